@@ -1,0 +1,1 @@
+"""kernelwright.gpu_evaluator."""
