@@ -1,0 +1,112 @@
+"""The ``kernelwright`` command.
+
+Errors are one readable line (exit code 1, or 2 for bad usage); ``--verbose`` adds the trace.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from pathlib import Path
+
+from rich.console import Console
+
+from kernelwright import __version__
+from kernelwright.cli.mesh import PLANNED, SERVICES
+
+console = Console(stderr=False)
+err_console = Console(stderr=True)
+
+
+class CliError(Exception):
+    """A failure to report as one line."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="kernelwright", description="An open, self-hostable AI CUDA engineer.")
+    p.add_argument("--version", action="version", version=f"kernelwright {__version__}")
+    p.add_argument("-v", "--verbose", action="store_true", help="show tracebacks on errors")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("serve", help="run one service in the foreground")
+    s.add_argument("service", choices=[*SERVICES, *PLANNED])
+
+    u = sub.add_parser("up", help="start every implemented service locally; Ctrl-C stops all")
+    u.add_argument("--host", default="127.0.0.1")
+
+    c = sub.add_parser("convert", help="stage 1: convert a KernelBench task to functional PyTorch")
+    c.add_argument("task", type=Path)
+    c.add_argument("-o", "--output", type=Path, help="where to write the functional source "
+                   "(default: <task>_functional.py next to the task)")
+    c.add_argument("--trials", type=int, default=0, help="validation trials (default: service default, 3)")
+    c.add_argument("--timeout", type=float, default=0.0, help="seconds (default: service default)")
+    c.add_argument("--device", choices=["cpu", "cuda", "auto"], default="")
+    c.add_argument("--no-validate", action="store_true", help="convert only; the verdict says not validated")
+    c.add_argument("--converter", help="converter address host:port (default: running mesh or in-process)")
+
+    a = sub.add_parser("archive", help="stage 4 store: search, import, export, stats")
+    a.add_argument("--archive", help="archive address host:port (default: running mesh or in-process)")
+    asub = a.add_subparsers(dest="archive_command", required=True, metavar="ACTION")
+    se = asub.add_parser("search", help="stepping stones for a task (converted first to get its ops)")
+    se.add_argument("task", type=Path, help="a KernelBench task file or a functional source file")
+    se.add_argument("-k", "--limit", type=int, default=8)
+    se.add_argument("--hardware", default="", help="only entries measured on this GPU name")
+    se.add_argument("--include-incorrect", action="store_true")
+    se.add_argument("--verified-only", action="store_true")
+    im = asub.add_parser("import", help="import a parquet file (Sakana archive columns); stored unverified")
+    im.add_argument("file", type=Path)
+    ex = asub.add_parser("export", help="export everything to parquet (Sakana archive columns + kw_ extras)")
+    ex.add_argument("file", type=Path)
+    asub.add_parser("stats", help="counts by hardware, format and level")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "serve":
+            return _serve(args.service)
+        if args.command == "up":
+            from kernelwright.cli.up import run_up
+
+            return run_up(console, host=args.host)
+        if args.command == "convert":
+            from kernelwright.cli.convert_cmd import run_convert
+
+            return run_convert(args, console)
+        if args.command == "archive":
+            from kernelwright.cli.archive_cmd import run_archive
+
+            return run_archive(args, console)
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the one place that turns failures into one line
+        if args.verbose:
+            traceback.print_exc()
+        err_console.print(f"[red]error:[/red] {_one_line(exc)}", highlight=False)
+        return 1
+    return 0
+
+
+def _one_line(exc: BaseException) -> str:
+    import grpc
+
+    if isinstance(exc, grpc.RpcError) and hasattr(exc, "code"):
+        return f"{exc.code().name}: {exc.details()}"
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _serve(service: str) -> int:
+    if service in PLANNED:
+        raise CliError(f"the {service} service is not implemented yet (tracked in issue #{PLANNED[service]})")
+    import runpy
+
+    runpy.run_module(f"kernelwright.{service.replace('-', '_')}", run_name="__main__")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

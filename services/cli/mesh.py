@@ -1,0 +1,154 @@
+"""Finding (or starting) the services a CLI command talks to.
+
+Order: an explicit ``--<service>`` address, then ``KW_<SERVICE>_ADDR``, then the mesh file that
+``kernelwright up`` writes, and only then an ephemeral in-process server on a free loopback port
+that lives for the one command. Every path goes through gRPC, so the archive folder keeps a
+single owner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+SERVICES = ("converter", "archive")  # implemented; the others arrive with their issues
+PLANNED = {"translator": 5, "evolver": 6, "gpu-evaluator": 4}
+
+
+def state_dir() -> Path:
+    return Path(os.environ.get("KW_STATE_DIR", Path.home() / ".local" / "state" / "kernelwright"))
+
+
+def mesh_file() -> Path:
+    return state_dir() / "mesh.json"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def write_mesh(addresses: dict[str, str]) -> Path:
+    path = mesh_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"pid": os.getpid(), "services": addresses}, indent=2))
+    tmp.replace(path)
+    return path
+
+
+def clear_mesh() -> None:
+    with contextlib.suppress(FileNotFoundError):
+        data = json.loads(mesh_file().read_text())
+        if data.get("pid") == os.getpid():
+            mesh_file().unlink()
+
+
+def running_mesh() -> dict[str, str]:
+    """Addresses from a live ``kernelwright up``; empty when none runs."""
+    try:
+        data = json.loads(mesh_file().read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+    if not _pid_alive(int(data.get("pid", -1))):
+        return {}
+    return dict(data.get("services", {}))
+
+
+def configured_address(service: str, explicit: str | None = None) -> str | None:
+    if explicit:
+        return explicit
+    env = os.environ.get(f"KW_{service.upper().replace('-', '_')}_ADDR")
+    if env:
+        return env
+    return running_mesh().get(service)
+
+
+class _BackgroundServer:
+    """An asyncio gRPC server on its own thread, for the life of one CLI command."""
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self.port: int | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._thread = threading.Thread(target=self._main, name=f"kw-{service}", daemon=True)
+
+    def start(self) -> str:
+        self._thread.start()
+        self._ready.wait()
+        if self._error is not None:
+            raise self._error
+        return f"127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        if self._loop and self._stop:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout=30)
+
+    def _main(self) -> None:
+        try:
+            asyncio.run(self._serve())
+        except BaseException as exc:  # surfaced to the caller of start()
+            self._error = exc
+            self._ready.set()
+
+    async def _serve(self) -> None:
+        from kernelwright.core.server import create_server
+
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        settings, bindings, close = _build(self.service)
+        settings.port = 0
+        settings.host = "127.0.0.1"
+        server, self.port = await create_server(settings, bindings)
+        await server.start()
+        self._ready.set()
+        await self._stop.wait()
+        await server.stop(5)
+        if close:
+            close()
+
+
+def _build(service: str):
+    if service == "converter":
+        from kernelwright.converter.__main__ import bindings
+        from kernelwright.converter.settings import ConverterSettings
+
+        settings = ConverterSettings()
+        return settings, bindings(settings), None
+    if service == "archive":
+        from kernelwright.archive.__main__ import bindings
+        from kernelwright.archive.settings import ArchiveSettings
+
+        settings = ArchiveSettings()
+        servicer, services = bindings(settings)
+        return settings, services, servicer.close
+    raise ValueError(f"unknown service {service}")
+
+
+@contextlib.contextmanager
+def endpoint(service: str, explicit: str | None = None) -> Iterator[str]:
+    """Yield an address for ``service``: a configured/running one or an ephemeral local server."""
+    address = configured_address(service, explicit)
+    if address:
+        yield address
+        return
+    server = _BackgroundServer(service)
+    address = server.start()
+    try:
+        yield address
+    finally:
+        server.stop()
