@@ -40,19 +40,31 @@ def _stats(args, stub, console) -> int:
     return 0
 
 
+IMPORT_BATCH = 500
+
+
 def _import(args, stub, console) -> int:
     if not args.file.is_file():
         raise FileNotFoundError(f"{args.file}: no such file")
-    total = parquet_io.count_rows(args.file)
     with _progress(console) as progress:
-        bar = progress.add_task(f"importing {args.file.name}", total=total)
+        bar = progress.add_task(f"importing {args.file.name}", total=None)
+
+        def on_progress(done: int, total: int) -> None:
+            progress.update(bar, completed=done, total=total)
 
         def batches():
-            for entries in parquet_io.read_parquet(args.file):
-                yield archive_pb2.ImportEntriesRequest(entries=[to_pb(e) for e in entries])
-                progress.update(bar, advance=len(entries))
+            chunk = []
+            for entry in parquet_io.read_parquet(args.file, on_progress=on_progress):
+                chunk.append(to_pb(entry))
+                if len(chunk) >= IMPORT_BATCH:
+                    yield archive_pb2.ImportEntriesRequest(entries=chunk)
+                    chunk = []
+            if chunk:
+                yield archive_pb2.ImportEntriesRequest(entries=chunk)
 
-        reply = stub.ImportEntries(batches(), timeout=max(RPC_TIMEOUT_S, total / 100))
+        # No overall deadline: a large file streams for as long as it takes; each batch is acked
+        # by flow control, and a dead server ends the stream with UNAVAILABLE.
+        reply = stub.ImportEntries(batches())
     console.print(f"imported {reply.received} rows: {reply.stored} stored (unverified until re-checked), "
                   f"{reply.duplicates} duplicates skipped")
     return 0
@@ -64,12 +76,12 @@ def _export(args, stub, console) -> int:
         bar = progress.add_task(f"exporting to {args.file.name}", total=total)
 
         def entries():
-            for reply in stub.ExportEntries(archive_pb2.ExportEntriesRequest(), timeout=max(RPC_TIMEOUT_S, total / 100)):
+            for reply in stub.ExportEntries(archive_pb2.ExportEntriesRequest()):
                 for pb in reply.entries:
                     yield from_pb(pb)
                 progress.update(bar, advance=len(reply.entries))
 
-        written = parquet_io.write_parquet(entries(), args.file)
+        written = parquet_io.export_parquet(entries(), args.file)
     console.print(f"exported {written} entries to {args.file}")
     return 0
 

@@ -44,9 +44,11 @@ def options_from_request(request: converter_pb2.ConvertRequest, settings: Conver
     if v.device not in _DEVICES:
         raise InvalidArgument(f"validation.device must be one of cpu, cuda, auto; got {v.device!r}")
     return ConvertOptions(
-        trials=0 if v.skip else (v.trials or settings.trials),
+        trials=v.trials or settings.trials,
+        convert_only=v.skip,
         timeout_s=v.timeout_s or settings.timeout_s,
         memory_limit_bytes=int(settings.memory_limit_gib * 2**30),
+        max_tensor_bytes=int(settings.max_tensor_gib * 2**30),
         device=v.device or settings.device,
         base_seed=v.base_seed,
     )

@@ -14,7 +14,9 @@ from typing import Any
 import grpc
 from grpc import aio
 
-from kernelwright.core.errors import ServiceError
+from google.protobuf.message import DecodeError
+
+from kernelwright.core.errors import InvalidArgument, ServiceError
 from kernelwright.core.logger import bind_request, clear_request, get_logger
 from kernelwright.core.metrics import RpcMetrics
 
@@ -22,6 +24,37 @@ log = get_logger("kernelwright.rpc")
 
 # Metadata keys a client may send to correlate logs across services.
 REQUEST_ID_KEYS = ("x-request-id", "x-run-id", "x-task")
+
+
+class _Malformed:
+    """Stands in for a request that failed to parse, so the error surfaces as INVALID_ARGUMENT."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    if deserializer is None:
+        return None
+
+    def parse(data: bytes) -> Any:
+        try:
+            return deserializer(data)
+        except DecodeError as exc:
+            return _Malformed(exc)
+
+    return parse
+
+
+def _check(request: Any) -> Any:
+    if isinstance(request, _Malformed):
+        raise InvalidArgument(f"malformed request: {request.error}")
+    return request
+
+
+async def _checked_stream(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    async for request in requests:
+        yield _check(request)
 
 
 class ErrorInterceptor(aio.ServerInterceptor):
@@ -44,9 +77,12 @@ class ErrorInterceptor(aio.ServerInterceptor):
         if handler.unary_unary or handler.stream_unary:
             inner = handler.unary_unary or handler.stream_unary
 
+            streaming_request = handler.stream_unary is not None
+
             async def unary_response(request: Any, context: aio.ServicerContext) -> Any:
                 start = self._enter(method, ids)
                 try:
+                    request = _checked_stream(request) if streaming_request else _check(request)
                     response = await inner(request, context)
                 except BaseException as exc:  # noqa: BLE001 - every failure must become a status
                     await self._fail(exc, context, method, start)
@@ -56,13 +92,15 @@ class ErrorInterceptor(aio.ServerInterceptor):
 
             factory = (grpc.unary_unary_rpc_method_handler if handler.unary_unary
                        else grpc.stream_unary_rpc_method_handler)
-            return factory(unary_response, handler.request_deserializer, handler.response_serializer)
+            return factory(unary_response, _tolerant(handler.request_deserializer), handler.response_serializer)
 
         inner_stream = handler.unary_stream or handler.stream_stream
+        streaming_in = handler.stream_stream is not None
 
         async def stream_response(request: Any, context: aio.ServicerContext) -> AsyncIterator[Any]:
             start = self._enter(method, ids)
             try:
+                request = _checked_stream(request) if streaming_in else _check(request)
                 async for response in inner_stream(request, context):
                     yield response
             except BaseException as exc:  # noqa: BLE001
@@ -72,7 +110,7 @@ class ErrorInterceptor(aio.ServerInterceptor):
 
         factory = (grpc.unary_stream_rpc_method_handler if handler.unary_stream
                    else grpc.stream_stream_rpc_method_handler)
-        return factory(stream_response, handler.request_deserializer, handler.response_serializer)
+        return factory(stream_response, _tolerant(handler.request_deserializer), handler.response_serializer)
 
     def _enter(self, method: str, ids: dict[str, str]) -> float:
         clear_request()

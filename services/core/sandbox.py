@@ -34,6 +34,7 @@ __all__ = [
     "report_progress",
     "guard_enabled",
     "suspend_guard",
+    "limit_address_space",
 ]
 
 
@@ -102,6 +103,8 @@ _DENY_EVENTS = {
     "os.kill": "os.kill",
     "os.killpg": "os.killpg",
     "signal.pthread_kill": "signal.pthread_kill",
+    "resource.setrlimit": "resource.setrlimit",
+    "resource.prlimit": "resource.prlimit",
     "ctypes.dlopen": None,  # allowed: torch loads libraries lazily
 }
 
@@ -196,6 +199,16 @@ def _is_memory_error(exc: BaseException) -> bool:
     )
 
 
+def limit_address_space(extra: int) -> None:
+    """Cap the address space at current usage + ``extra`` bytes (call inside the child).
+
+    Exposed so a child function can decide late (e.g. only for CPU runs: the
+    CUDA driver reserves far more virtual memory than any sane cap).
+    """
+    with suspend_guard():
+        _set_memory_limit(extra)
+
+
 def _set_memory_limit(extra: int) -> None:
     import resource
 
@@ -218,6 +231,8 @@ def _child_main(conn, fn, args, kwargs, limits: SandboxLimits, scratch: str) -> 
     _scratch = os.path.realpath(scratch)
     os.environ["TMPDIR"] = _scratch
     tempfile.tempdir = _scratch
+    # importlib writing .pyc files would trip the write guard on lazy imports
+    sys.dont_write_bytecode = True
     try:
         import importlib
 
