@@ -1,0 +1,108 @@
+"""Full comparison of a candidate's outputs with the reference's: type, shape, dtype, every element."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from kernelwright.gpu_evaluator.tolerances import tolerance_for
+
+CHUNK = 1 << 25
+
+
+@dataclass
+class Comparison:
+    passed: bool
+    message: str
+    max_abs_error: float = 0.0
+    max_rel_error: float = 0.0
+    atol: float = 0.0
+    rtol: float = 0.0
+    # The worst element: (output index, multi-index, expected, actual, mismatched count, numel).
+    worst: tuple[int, list[int], float, float, int, int] | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def as_outputs(value: object) -> list[object]:
+    if isinstance(value, (tuple, list)):
+        return list(value)
+    return [value]
+
+
+def compare_outputs(expected: object, actual: object) -> Comparison:
+    exp, act = as_outputs(expected), as_outputs(actual)
+    if len(exp) != len(act):
+        return Comparison(False, f"expected {len(exp)} outputs, got {len(act)}")
+    result = Comparison(True, "all elements within tolerance")
+    for i, (e, a) in enumerate(zip(exp, act)):
+        if not isinstance(e, torch.Tensor):
+            if e != a:
+                return Comparison(False, f"output {i}: expected {e!r}, got {a!r}")
+            continue
+        # Exactly a Tensor: a subclass could compute lazily or lie in __eq__/allclose.
+        if type(a) is not torch.Tensor:
+            return Comparison(False, f"output {i}: expected a plain torch.Tensor, got {type(a).__name__}")
+        if a.shape != e.shape:
+            return Comparison(False, f"output {i}: shape {tuple(a.shape)} != expected {tuple(e.shape)}")
+        if a.dtype != e.dtype:
+            return Comparison(False, f"output {i}: dtype {a.dtype} != expected {e.dtype}")
+        if a.device != e.device:
+            return Comparison(False, f"output {i}: on {a.device}, expected {e.device}")
+        atol, rtol = tolerance_for(str(e.dtype))
+        result.atol, result.rtol = atol, rtol
+        one = _compare_tensor(i, e, a, atol, rtol)
+        result.max_abs_error = max(result.max_abs_error, one.max_abs_error)
+        result.max_rel_error = max(result.max_rel_error, one.max_rel_error)
+        if not one.passed:
+            one.max_abs_error, one.max_rel_error = result.max_abs_error, result.max_rel_error
+            return one
+    return result
+
+
+def _compare_tensor(index: int, e: torch.Tensor, a: torch.Tensor, atol: float, rtol: float) -> Comparison:
+    if e.numel() == 0:
+        return Comparison(True, "empty output", atol=atol, rtol=rtol)
+    if not e.is_floating_point():
+        bad = a != e
+        n_bad = int(bad.sum())
+        if n_bad:
+            flat = int(bad.flatten().nonzero()[0])
+            idx = list(map(int, torch.unravel_index(torch.tensor(flat), e.shape)))
+            return Comparison(False, f"output {index}: {n_bad} of {e.numel()} elements differ",
+                              worst=(index, idx, float(e.flatten()[flat]), float(a.flatten()[flat]), n_bad, e.numel()))
+        return Comparison(True, "exact", atol=atol, rtol=rtol)
+    max_abs = max_rel = 0.0
+    n_bad = 0
+    worst_excess, worst_flat = -1.0, -1
+    ef, af = e.reshape(-1), a.reshape(-1)
+    # Chunked, so multi-GB outputs compare in float64 without multiplying their memory.
+    for start in range(0, ef.numel(), CHUNK):
+        e64 = ef[start:start + CHUNK].double()
+        a64 = af[start:start + CHUNK].double()
+        diff = (a64 - e64).abs()
+        both_nan = torch.isnan(e64) & torch.isnan(a64)
+        same_inf = torch.isinf(e64) & (a64 == e64)
+        diff = torch.where(both_nan | same_inf, torch.zeros_like(diff), diff)
+        # NaN where the reference has a number is a mismatch (poisoned, unwritten memory shows up here).
+        diff = torch.where(torch.isnan(diff), torch.full_like(diff, float("inf")), diff)
+        magnitude = e64.abs().nan_to_num(0.0, posinf=0.0, neginf=0.0)
+        excess = diff - (atol + rtol * magnitude)
+        max_abs = max(max_abs, float(diff.max()))
+        rel = torch.where(magnitude > atol, diff / magnitude.clamp_min(1e-12), torch.zeros_like(diff))
+        max_rel = max(max_rel, float(rel.max()))
+        n_bad += int((excess > 0).sum())
+        chunk_worst = int(excess.argmax())
+        if float(excess[chunk_worst]) > worst_excess:
+            worst_excess, worst_flat = float(excess[chunk_worst]), start + chunk_worst
+    if n_bad == 0:
+        return Comparison(True, "all elements within tolerance", max_abs, max_rel, atol, rtol)
+    flat = worst_flat
+    idx = list(map(int, torch.unravel_index(torch.tensor(flat), e.shape)))
+    expected, actual = float(e.flatten()[flat]), float(a.flatten()[flat])
+    return Comparison(
+        False,
+        f"output {index}: {n_bad} of {e.numel()} elements outside atol={atol:g} rtol={rtol:g}; "
+        f"worst at {tuple(idx)}: expected {expected:.6g}, got {actual:.6g}",
+        max_abs, max_rel, atol, rtol, worst=(index, idx, expected, actual, n_bad, e.numel()),
+    )

@@ -1,0 +1,317 @@
+"""One candidate's evaluation inside a GPU worker, in the order the evaluator promises:
+
+static checks -> build -> correctness trials (fresh seeded inputs, several distributions, a varied
+batch, inputs cloned per model and checked afterwards, outputs poisoned, the reference output kept
+alive while the candidate runs) -> launch proof (profiler kernel names) -> timing (eager,
+torch.compile and the candidate back to back) -> re-verification with new inputs -> suspicion.
+
+Every candidate problem becomes a field of the returned Verdict; only evaluator bugs raise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from kernelwright.common.v1 import hardware_pb2, kernel_pb2, verdict_pb2
+from kernelwright.gpu_evaluator import harness, roofline
+from kernelwright.gpu_evaluator.compare import Comparison, as_outputs, compare_outputs
+from kernelwright.gpu_evaluator.runners import BuildFailed, CandidateRunner, build_runner
+from kernelwright.gpu_evaluator.timing import L2Flusher, time_forward
+
+V = verdict_pb2
+SUSPICIOUS_VS_COMPILE = 10.0
+# Measured time may sit a little under the bound from clock noise; below this fraction it is implausible.
+ROOFLINE_SLACK = 0.9
+
+
+@dataclass
+class EvalOptions:
+    correctness_trials: int = 5
+    timing_trials: int = 100
+    warmup: int = 10
+    input_sets: int = 3
+    verify_only: bool = False
+    profile: bool = False
+    compile_baseline: bool = True
+    launcher: str = "cuda-python"
+    arch: str = ""
+    cache_dir: str = "/tmp/kernelwright-evaluator"
+
+
+class FatalWorkerError(RuntimeError):
+    """The CUDA context is unusable (illegal address, launch failure): the worker must be replaced."""
+
+
+_FATAL_MARKERS = ("illegal memory access", "unspecified launch failure", "illegal instruction",
+                  "misaligned address", "device-side assert", "an illegal", "CUDA_ERROR_ILLEGAL",
+                  "CUDA_ERROR_LAUNCH_FAILED", "hardware stack error", "context is destroyed")
+
+
+def is_fatal(exc: BaseException) -> bool:
+    text = f"{type(exc).__name__}: {exc}"
+    return any(m.lower() in text.lower() for m in _FATAL_MARKERS)
+
+
+@dataclass
+class TaskState:
+    """What a worker keeps per task: the loaded module, reference model, compiled reference."""
+
+    module: Any
+    model: torch.nn.Module
+    init_inputs: list[Any]
+    seed: int
+    stochastic: bool = False
+    degenerate: bool = False
+    compiled: Any = None
+    flops: int | None = None
+
+
+@dataclass
+class WorkerContext:
+    device: torch.device
+    hardware: hardware_pb2.Hardware
+    flusher: L2Flusher
+    tasks: dict[str, TaskState] = field(default_factory=dict)
+
+    def task(self, source: str) -> TaskState:
+        key = hashlib.sha256(source.encode()).hexdigest()
+        if key not in self.tasks:
+            module = harness.load_task(source)
+            init_inputs = list(module.get_init_inputs())
+            model = harness.build_model(module.Model, init_inputs, seed=42, device=self.device)
+            state = TaskState(module, model, init_inputs, seed=42)
+            _probe_task(state, self.device)
+            if len(self.tasks) >= 8:  # bounded: a long-lived worker sees many tasks
+                self.tasks.pop(next(iter(self.tasks)))
+            self.tasks[key] = state
+        return self.tasks[key]
+
+
+def _probe_task(state: TaskState, device: torch.device) -> None:
+    """Stochastic? (same inputs, different RNG -> different output) Degenerate? (output ignores inputs)."""
+    a = harness.make_inputs(state.module, harness.TrialSpec("probe-a", 11, "task"), device)
+    b = harness.make_inputs(state.module, harness.TrialSpec("probe-b", 22, "scaled x4 shifted -1"), device)
+    torch.manual_seed(1)
+    out1 = harness.run(state.model, harness.clone_inputs(a))
+    torch.manual_seed(2)
+    out2 = harness.run(state.model, harness.clone_inputs(a))
+    if not compare_outputs(out1, out2).passed:
+        state.stochastic = True
+        harness.disable_dropout(state.model)
+        out1 = harness.run(state.model, harness.clone_inputs(a))
+    out_b = harness.run(state.model, harness.clone_inputs(b))
+    same = compare_outputs(out1, out_b).passed
+    constant = all(isinstance(t, torch.Tensor) and t.numel() > 1 and bool((t == t.flatten()[0]).all())
+                   for t in as_outputs(out1))
+    state.degenerate = same or constant
+
+
+def _check(verdict: V.Verdict, name: str, passed: bool, message: str = "", **extra: Any) -> None:
+    verdict.checks.append(V.CheckResult(name=name, passed=passed, message=message, **extra))
+
+
+def _finish(verdict: V.Verdict, outcome: int, message: str) -> V.Verdict:
+    verdict.outcome = outcome
+    verdict.message = message
+    return verdict
+
+
+def _poison_free_memory(outputs: list[Any]) -> None:
+    """Fill blocks the caching allocator will hand out next with NaN, sized like the outputs.
+
+    With the reference output still alive, a candidate that returns torch.empty(...) without
+    writing it gets NaN, not a stale correct answer.
+    """
+    poison = [torch.full_like(t, float("nan")) for t in outputs if isinstance(t, torch.Tensor)
+              and t.is_floating_point() for _ in range(2)]
+    del poison
+
+
+def _correctness(ctx: WorkerContext, task: TaskState, runner: CandidateRunner, verdict: V.Verdict,
+                 specs: list[harness.TrialSpec]) -> int | None:
+    """Run trials; returns a failing outcome or None when every trial passed."""
+    for spec in specs:
+        inputs = harness.make_inputs(task.module, spec, ctx.device)
+        try:
+            torch.manual_seed(spec.seed)
+            expected = harness.run(task.model, harness.clone_inputs(inputs))
+        except Exception as exc:  # noqa: BLE001
+            if spec.vary_batch:
+                _check(verdict, "correctness.shape_varied", True,
+                       f"skipped: the reference does not accept a varied batch ({type(exc).__name__})")
+                continue
+            raise
+        candidate_inputs = harness.clone_inputs(inputs)
+        _poison_free_memory(as_outputs(expected))
+        runner.poison_outputs = True
+        torch.manual_seed(spec.seed)
+        actual = harness.run(runner, candidate_inputs)
+        torch.cuda.synchronize()
+        changed = harness.inputs_unchanged(inputs, candidate_inputs)
+        if changed:
+            _check(verdict, "inputs_unmodified", False, changed, seed=spec.seed, distribution=spec.distribution)
+            return V.VERDICT_OUTCOME_INPUTS_MODIFIED
+        result: Comparison = compare_outputs(expected, actual)
+        name = "correctness.shape_varied" if spec.vary_batch else f"correctness.{spec.name}"
+        _check(verdict, name, result.passed, result.message, seed=spec.seed, distribution=spec.distribution,
+               max_abs_error=result.max_abs_error, max_rel_error=result.max_rel_error)
+        verdict.max_abs_error = max(verdict.max_abs_error, result.max_abs_error)
+        verdict.max_rel_error = max(verdict.max_rel_error, result.max_rel_error)
+        verdict.atol, verdict.rtol = result.atol, result.rtol
+        if not result.passed:
+            if result.worst:
+                out, idx, exp, act, bad, numel = result.worst
+                verdict.worst_mismatch.CopyFrom(V.Mismatch(output=out, index=idx, expected=exp, actual=act,
+                                                           mismatched=bad, numel=numel))
+            return V.VERDICT_OUTCOME_WRONG_ANSWER
+        del expected, actual
+    _check(verdict, "inputs_unmodified", True, "every input bit-identical after every trial")
+    return None
+
+
+def _launch_proof(ctx: WorkerContext, task: TaskState, runner: CandidateRunner, verdict: V.Verdict) -> bool:
+    from torch.profiler import ProfilerActivity, profile
+
+    inputs = harness.make_inputs(task.module, harness.TrialSpec("launch", 5, "task"), ctx.device)
+    runner.poison_outputs = False
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        harness.run(runner, inputs)
+        torch.cuda.synchronize()
+    launched = sorted({e.name for e in prof.events() if e.device_type == torch.autograd.DeviceType.CUDA
+                       and not e.name.startswith(("Memcpy", "Memset"))})
+    verdict.launched_kernels.extend(launched)
+    own = [k for k in launched if any(name in k for name in runner.kernel_names)]
+    if own:
+        _check(verdict, "launch_proof", True, f"launched: {', '.join(own[:5])}")
+        return True
+    _check(verdict, "launch_proof", False,
+           f"none of the candidate's kernels ({', '.join(runner.kernel_names) or 'none declared'}) ran; "
+           f"saw: {', '.join(launched[:8]) or 'no kernels'}")
+    return False
+
+
+def _stats(result: Any) -> V.TimingStats:
+    return V.TimingStats(median_ms=result.median_ms, iqr_ms=result.iqr_ms, min_ms=result.min_ms,
+                         mean_ms=result.mean_ms, trials=len(result.times_ms))
+
+
+def _timing(ctx: WorkerContext, task: TaskState, runner: CandidateRunner, verdict: V.Verdict,
+            opts: EvalOptions) -> None:
+    sets = [harness.make_inputs(task.module, harness.TrialSpec(f"timing-{i}", 500 + i, "task"), ctx.device)
+            for i in range(opts.input_sets)]
+    runner.poison_outputs = False
+    kwargs = dict(trials=opts.timing_trials, warmup=opts.warmup, flusher=ctx.flusher)
+    eager = time_forward(task.model, sets, **kwargs)
+    verdict.timings.eager.CopyFrom(_stats(eager))
+    if opts.compile_baseline:
+        if task.compiled is None:
+            task.compiled = torch.compile(task.model)
+        compiled = time_forward(task.compiled, sets, **kwargs)
+        verdict.timings.compiled.CopyFrom(_stats(compiled))
+    candidate = time_forward(runner, sets, **kwargs)
+    verdict.timings.candidate.CopyFrom(_stats(candidate))
+    if task.flops is None:
+        task.flops = roofline.count_flops(task.model, sets[0])
+    expected = harness.run(task.model, harness.clone_inputs(sets[0]))
+    nbytes = roofline.tensor_bytes(sets[0]) + roofline.tensor_bytes(as_outputs(expected)) + sum(
+        p.numel() * p.element_size() for p in task.model.parameters())
+    verdict.timings.roofline_bound_ms = roofline.bound_ms(ctx.hardware.gpu_name, nbytes, task.flops)
+
+
+def evaluate(ctx: WorkerContext, task_source: str, candidate: kernel_pb2.KernelCandidate,
+             opts: EvalOptions) -> V.Verdict:
+    verdict = V.Verdict(candidate_id=candidate.id)
+    verdict.hardware.CopyFrom(ctx.hardware)
+    phases = verdict.phase_seconds
+    t = time.perf_counter()
+
+    from kernelwright.gpu_evaluator.static_checks import static_verdict_checks
+
+    findings = static_verdict_checks(candidate)
+    for f in findings:
+        _check(verdict, f.check, f.passed, f.message)
+    phases["static"] = time.perf_counter() - t
+    failed = [f for f in findings if not f.passed]
+    if failed:
+        return _finish(verdict, V.VERDICT_OUTCOME_REJECTED_STATIC, f"{failed[0].check}: {failed[0].message}")
+
+    t = time.perf_counter()
+    task = ctx.task(task_source)
+    if task.degenerate:
+        verdict.suspicion.append(V.SUSPICION_FLAG_DEGENERATE_TASK)
+    try:
+        runner = build_runner(candidate, task, ctx.device, opts, Path(opts.cache_dir))
+    except BuildFailed as exc:
+        verdict.log = exc.log
+        phases["build"] = time.perf_counter() - t
+        return _finish(verdict, exc.outcome, exc.message)
+    verdict.compiled = True
+    verdict.resources.extend(runner.resources())
+    phases["build"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    specs = harness.trial_specs(max(5, opts.correctness_trials))
+    failing = _correctness(ctx, task, runner, verdict, specs)
+    phases["verify"] = time.perf_counter() - t
+    if failing is not None:
+        return _finish(verdict, failing, next(c.message for c in verdict.checks if not c.passed))
+    verdict.correct = True
+    if task.stochastic:
+        _check(verdict, "stochastic_task", True,
+               "the reference is stochastic (dropout); compared with dropout in eval mode in both models")
+    if not _launch_proof(ctx, task, runner, verdict):
+        verdict.correct = False
+        return _finish(verdict, V.VERDICT_OUTCOME_NO_KERNEL_LAUNCHED, verdict.checks[-1].message)
+
+    if opts.verify_only:
+        return _finish(verdict, V.VERDICT_OUTCOME_VERIFIED_UNTIMED, "correct; timing not requested")
+
+    t = time.perf_counter()
+    _timing(ctx, task, runner, verdict, opts)
+    phases["time"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    reverify = [harness.TrialSpec("reverify", 900_001, "normal x2")]
+    failing = _correctness(ctx, task, runner, verdict, reverify)
+    phases["reverify"] = time.perf_counter() - t
+    if failing is not None:
+        verdict.correct = False
+        verdict.suspicion.append(V.SUSPICION_FLAG_REVERIFY_FAILED)
+        return _finish(verdict, failing, "failed re-verification after timing: "
+                       + next(c.message for c in verdict.checks if not c.passed))
+
+    tm = verdict.timings
+    cand = tm.candidate.median_ms
+    suspicious = []
+    if tm.roofline_bound_ms and cand < ROOFLINE_SLACK * tm.roofline_bound_ms:
+        suspicious.append(V.SUSPICION_FLAG_BEATS_ROOFLINE)
+    if tm.compiled.median_ms and tm.compiled.median_ms / cand > SUSPICIOUS_VS_COMPILE:
+        # Re-verified once more with extra trials before it may count.
+        extra = [harness.TrialSpec(f"extra-{i}", 777_000 + i, harness.DISTRIBUTIONS[i % 4]) for i in range(5)]
+        if _correctness(ctx, task, runner, verdict, extra) is not None:
+            verdict.correct = False
+            verdict.suspicion.append(V.SUSPICION_FLAG_REVERIFY_FAILED)
+            return _finish(verdict, V.VERDICT_OUTCOME_WRONG_ANSWER, "failed the extra re-verification of a "
+                           ">10x-vs-compile candidate")
+        verdict.suspicion.append(V.SUSPICION_FLAG_TEN_X_COMPILE)
+    verdict.suspicion.extend(suspicious)
+    if suspicious:
+        return _finish(verdict, V.VERDICT_OUTCOME_SUSPICIOUS,
+                       f"{cand:.4f} ms is under the roofline bound {tm.roofline_bound_ms:.4f} ms for this task's "
+                       "bytes and FLOPs: not reported as a speedup")
+    tm.speedup_vs_eager = tm.eager.median_ms / cand
+    if tm.compiled.median_ms:
+        tm.speedup_vs_compile = tm.compiled.median_ms / cand
+    if opts.profile:
+        from kernelwright.gpu_evaluator.profiling import torch_profile
+
+        verdict.profile.CopyFrom(torch_profile(runner, task, ctx.device))
+    return _finish(verdict, V.VERDICT_OUTCOME_ACCEPTED,
+                   f"correct; {cand:.4f} ms, {tm.speedup_vs_eager:.2f}x vs eager"
+                   + (f", {tm.speedup_vs_compile:.2f}x vs torch.compile" if tm.speedup_vs_compile else ""))

@@ -1,0 +1,237 @@
+"""The service side of evaluation: one worker process per GPU, a bounded queue, fault recovery.
+
+A candidate that hangs past its limit gets its worker killed (TIMED_OUT); a worker that dies
+(segfault, abort, fatal CUDA error) yields CRASHED or the worker's own RUNTIME_ERROR verdict; in
+every case a fresh worker is started at once so the next candidate gets a clean GPU context.
+Verdicts are cached by (task, candidate, options) so an identical request is answered at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import multiprocessing
+import os
+import signal
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from kernelwright.common.v1 import hardware_pb2, kernel_pb2, verdict_pb2
+from kernelwright.core.errors import FailedPrecondition, ResourceExhausted
+from kernelwright.core.logger import get_logger
+from kernelwright.gpu_evaluator.gpus import GpuInfo, worker_env
+
+log = get_logger("kernelwright.gpu_evaluator.pool")
+V = verdict_pb2
+
+
+def candidate_id(candidate: kernel_pb2.KernelCandidate) -> str:
+    """Content hash of what is evaluated (format, sources, plan), independent of labels like proposer."""
+    digest = hashlib.sha256()
+    digest.update(str(candidate.format).encode())
+    digest.update(candidate.kernelbench_source.encode())
+    digest.update(candidate.cuda_source.encode())
+    digest.update(candidate.plan.SerializeToString(deterministic=True))
+    return digest.hexdigest()[:32]
+
+
+@dataclass
+class Job:
+    task_source: str
+    candidate: kernel_pb2.KernelCandidate
+    options: dict[str, Any]
+    timeout_s: float
+    future: asyncio.Future = field(repr=False, default=None)  # type: ignore[assignment]
+
+
+class WorkerSlot:
+    """One GPU's worker process and its state."""
+
+    def __init__(self, index: int, gpu: GpuInfo, pool_name: str, options: dict[str, Any], gpu_product: str,
+                 target: Any = None) -> None:
+        self.index, self.gpu = index, gpu
+        self._target = target
+        self._pool_name, self._options, self._gpu_product = pool_name, options, gpu_product
+        self.process: multiprocessing.Process | None = None
+        self.conn: Any = None
+        self.hardware = hardware_pb2.Hardware(gpu_name=gpu.name, memory_bytes=gpu.memory_bytes, pool=pool_name)
+        self.state = "starting"
+        self.evaluated = 0
+        self.restarts = 0
+        self.info: dict[str, Any] = {}
+        self.last_start_s = 0.0
+
+    def spawn(self) -> None:
+        from kernelwright.gpu_evaluator.worker import worker_main
+
+        target = self._target or worker_main
+        ctx = multiprocessing.get_context("spawn")
+        parent, child = ctx.Pipe(duplex=True)
+        # The worker applies this before CUDA initialises: it sees exactly its own GPU as cuda:0.
+        env = worker_env(self.gpu, {})
+        process = ctx.Process(target=target,
+                              args=(child, self._pool_name, self._options, self._gpu_product, env),
+                              name=f"kw-gpu-worker-{self.index}", daemon=True)
+        process.start()
+        child.close()
+        self.process, self.conn, self.state = process, parent, "starting"
+
+    def wait_ready(self, timeout_s: float) -> None:
+        start = time.monotonic()
+        if not self.conn.poll(timeout_s):
+            raise TimeoutError(f"GPU worker {self.index} did not start within {timeout_s:.0f}s")
+        kind, hardware_bytes, info = self.conn.recv()
+        assert kind == "ready"
+        self.hardware = hardware_pb2.Hardware.FromString(hardware_bytes)
+        self.info = info
+        self.state = "idle"
+        self.last_start_s = time.monotonic() - start
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.is_alive():
+            self.process.kill()
+        if self.process is not None:
+            self.process.join(timeout=10)
+        if self.conn is not None:
+            self.conn.close()
+        self.process = self.conn = None
+
+    def exit_description(self) -> str:
+        code = self.process.exitcode if self.process is not None else None
+        if code is None:
+            return "the worker stopped answering"
+        if code < 0:
+            try:
+                return f"the worker was killed by {signal.Signals(-code).name}"
+            except ValueError:
+                return f"the worker was killed by signal {-code}"
+        return f"the worker exited with code {code}"
+
+
+class WorkerPool:
+    def __init__(self, gpus: list[GpuInfo], *, pool_name: str, options: dict[str, Any], queue_capacity: int,
+                 startup_timeout_s: float, gpu_product: str = "", cache_size: int = 4096,
+                 worker_target: Any = None) -> None:
+        self.pool_name = pool_name
+        self.slots = [WorkerSlot(i, g, pool_name, options, gpu_product, worker_target) for i, g in enumerate(gpus)]
+        self.queue: asyncio.Queue[Job] = asyncio.Queue(maxsize=queue_capacity)
+        self.queue_capacity = queue_capacity
+        self._startup_timeout_s = startup_timeout_s
+        self._tasks: list[asyncio.Task] = []
+        self._cache: OrderedDict[str, bytes] = OrderedDict()
+        self._cache_size = cache_size
+        self._mean_job_s = 5.0
+
+    @property
+    def cpu_only(self) -> bool:
+        return not self.slots
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        for slot in self.slots:
+            slot.spawn()
+        await asyncio.gather(*(loop.run_in_executor(None, s.wait_ready, self._startup_timeout_s) for s in self.slots))
+        for slot in self.slots:
+            log.info("gpu worker ready", worker=slot.index, gpu=slot.hardware.gpu_name,
+                     network=slot.info.get("network"), seconds=round(slot.last_start_s, 2))
+            self._tasks.append(asyncio.create_task(self._serve(slot), name=f"gpu-worker-{slot.index}"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for slot in self.slots:
+            if slot.conn is not None:
+                try:
+                    slot.conn.send(("stop",))
+                except (OSError, BrokenPipeError):
+                    pass
+            slot.kill()
+
+    def _cache_key(self, job: Job) -> str:
+        digest = hashlib.sha256(job.task_source.encode())
+        digest.update(job.candidate.id.encode())
+        digest.update(repr(sorted(job.options.items())).encode())
+        return digest.hexdigest()
+
+    async def evaluate(self, task_source: str, candidate: kernel_pb2.KernelCandidate, options: dict[str, Any],
+                       timeout_s: float) -> V.Verdict:
+        if self.cpu_only:
+            raise FailedPrecondition("this evaluator sees no GPU (CPU-only mode): use Check for static checks "
+                                     "and compilation; Evaluate needs a GPU evaluator pool")
+        if not candidate.id:
+            candidate.id = candidate_id(candidate)
+        job = Job(task_source, candidate, options, timeout_s)
+        key = self._cache_key(job)
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            verdict = V.Verdict.FromString(self._cache[key])
+            verdict.cached = True
+            return verdict
+        if self.queue.full():
+            wait_ms = int(1000 * self._mean_job_s * (self.queue.qsize() / max(1, len(self.slots)) + 1))
+            raise ResourceExhausted(f"evaluation queue is full ({self.queue_capacity} candidates waiting)",
+                                    retry_after_ms=wait_ms)
+        job.future = asyncio.get_running_loop().create_future()
+        self.queue.put_nowait(job)
+        verdict = await job.future
+        # Infrastructure outcomes (timeouts, crashes) are not cached: a retry may well differ.
+        if verdict.outcome not in (V.VERDICT_OUTCOME_TIMED_OUT, V.VERDICT_OUTCOME_CRASHED) and self._cache_size:
+            self._cache[key] = verdict.SerializeToString()
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return verdict
+
+    async def _serve(self, slot: WorkerSlot) -> None:
+        while True:
+            job = await self.queue.get()
+            if job.future.cancelled():  # the client gave up while it waited
+                continue
+            start = time.monotonic()
+            verdict = await self._run(slot, job)
+            self._mean_job_s = 0.8 * self._mean_job_s + 0.2 * (time.monotonic() - start)
+            if not job.future.done():
+                job.future.set_result(verdict)
+
+    async def _run(self, slot: WorkerSlot, job: Job) -> V.Verdict:
+        loop = asyncio.get_running_loop()
+        if slot.process is None or not slot.process.is_alive():
+            await self._restart(slot)
+        slot.state = "busy"
+        try:
+            slot.conn.send(("job", job.candidate.id, job.task_source, job.candidate.SerializeToString(), job.options))
+            answered = await loop.run_in_executor(None, slot.conn.poll, job.timeout_s)
+            if not answered:
+                slot.kill()
+                verdict = V.Verdict(candidate_id=job.candidate.id, outcome=V.VERDICT_OUTCOME_TIMED_OUT,
+                                    message=f"no verdict within {job.timeout_s:.0f}s; the worker was killed")
+                verdict.hardware.CopyFrom(slot.hardware)
+                await self._restart(slot)
+                return verdict
+            try:
+                _, _, verdict_bytes, fatal = slot.conn.recv()
+            except (EOFError, OSError):
+                await loop.run_in_executor(None, slot.process.join, 10)
+                verdict = V.Verdict(candidate_id=job.candidate.id, outcome=V.VERDICT_OUTCOME_CRASHED,
+                                    message=f"{slot.exit_description()} while evaluating this candidate")
+                verdict.hardware.CopyFrom(slot.hardware)
+                await self._restart(slot)
+                return verdict
+            slot.evaluated += 1
+            verdict = V.Verdict.FromString(verdict_bytes)
+            if fatal:
+                await self._restart(slot)
+            return verdict
+        finally:
+            if slot.state == "busy":
+                slot.state = "idle"
+
+    async def _restart(self, slot: WorkerSlot) -> None:
+        slot.state = "restarting"
+        slot.kill()
+        slot.restarts += 1
+        slot.spawn()
+        await asyncio.get_running_loop().run_in_executor(None, slot.wait_ready, self._startup_timeout_s)
+        log.info("gpu worker restarted", worker=slot.index, seconds=round(slot.last_start_s, 2),
+                 restarts=slot.restarts)
