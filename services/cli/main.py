@@ -15,8 +15,9 @@ from rich.console import Console
 from kernelwright import __version__
 from kernelwright.cli.mesh import PLANNED, SERVICES
 
-console = Console(stderr=False)
-err_console = Console(stderr=True)
+# soft_wrap: paths and addresses stay on one line (copyable, greppable), whatever the width.
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 class CliError(Exception):
@@ -64,6 +65,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from kernelwright.core.logger import configure_logging
+
+    # Logs of in-process servers go to stderr, quiet unless asked: stdout is for results.
+    configure_logging("info" if args.verbose else "warning", "console", stream=sys.stderr)
     try:
         if args.command == "serve":
             return _serve(args.service)
@@ -85,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the one place that turns failures into one line
         if args.verbose:
             traceback.print_exc()
-        err_console.print(f"[red]error:[/red] {_one_line(exc)}", highlight=False)
+        err_console.print(f"[red]error:[/red] {_one_line(exc)}", highlight=False, soft_wrap=True)
         return 1
     return 0
 

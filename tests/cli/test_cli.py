@@ -42,6 +42,9 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("KW_CONVERTER_DEVICE", "cpu")
     for var in ("KW_CONVERTER_ADDR", "KW_ARCHIVE_ADDR"):
         monkeypatch.delenv(var, raising=False)
+    from kernelwright.cli import main as cli_main
+
+    monkeypatch.setattr(cli_main.console, "width", 200)  # tables unwrapped, whatever the terminal
     return tmp_path
 
 
