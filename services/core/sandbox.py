@@ -231,6 +231,8 @@ def _child_main(conn, fn, args, kwargs, limits: SandboxLimits, scratch: str) -> 
     _scratch = os.path.realpath(scratch)
     os.environ["TMPDIR"] = _scratch
     tempfile.tempdir = _scratch
+    # libraries write probe/cache files relative to the cwd (seen with CUDA RNNs)
+    os.chdir(_scratch)
     # importlib writing .pyc files would trip the write guard on lazy imports
     sys.dont_write_bytecode = True
     try:
@@ -249,6 +251,12 @@ def _child_main(conn, fn, args, kwargs, limits: SandboxLimits, scratch: str) -> 
         return
 
     try:
+        if isinstance(fn, str):
+            import importlib
+
+            with suspend_guard():
+                mod_name, _, fn_name = fn.partition(":")
+                fn = getattr(importlib.import_module(mod_name), fn_name)
         value = fn(*args, **kwargs)
         status, payload = SandboxStatus.OK, value
         etype = msg = tb = ""
@@ -274,11 +282,13 @@ def _child_main(conn, fn, args, kwargs, limits: SandboxLimits, scratch: str) -> 
                        f"result could not be sent to the parent: {exc}", traceback.format_exc()))
 
 
-def run_in_sandbox(fn: Callable[..., Any], *args: Any, limits: SandboxLimits | None = None,
+def run_in_sandbox(fn: Callable[..., Any] | str, *args: Any, limits: SandboxLimits | None = None,
                    **kwargs: Any) -> SandboxResult:
     """Call ``fn(*args, **kwargs)`` in a spawned child under ``limits``.
 
-    ``fn`` must be importable by qualified name (a module-level function).
+    ``fn`` is a module-level function (pickled by qualified name) or a string
+    ``"package.module:function"``, which lets the parent avoid importing heavy
+    modules (torch) that only the child needs.
     Never raises for anything the child does.
     """
     limits = limits or SandboxLimits()

@@ -3,7 +3,8 @@
 Both load a CUBIN into the primary context that PyTorch also uses, so kernels read and write
 torch-allocated memory directly, and both launch on PyTorch's current stream (pycuda: the legacy
 default stream, which is torch's current stream in the evaluator — it never switches streams).
-Integer arguments are passed as 64-bit, floats as 32-bit `float`, tensors as device pointers.
+Scalars are passed with the width of the kernel's own parameter type (int -> 32-bit, long long /
+int64_t / size_t -> 64-bit, float, double); tensors as device pointers.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ import ctypes
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-# Argument kinds a resolved launch passes.
-PTR, I64, F32 = "ptr", "i64", "f32"
+# Argument kinds a resolved launch passes (from the kernel's C signature).
+PTR, I32, U32, I64, F32, F64 = "ptr", "i32", "u32", "i64", "f32", "f64"
 
 
 class LaunchError(RuntimeError):
@@ -67,7 +68,8 @@ class CudaPythonLauncher:
 
     def launch(self, fn: Any, grid: tuple[int, int, int], block: tuple[int, int, int], shared: int,
                stream: int, args: list[tuple[str, Any]]) -> None:
-        types = tuple({PTR: ctypes.c_void_p, I64: ctypes.c_longlong, F32: ctypes.c_float}[k] for k, _ in args)
+        types = tuple({PTR: ctypes.c_void_p, I32: ctypes.c_int, U32: ctypes.c_uint, I64: ctypes.c_longlong,
+                       F32: ctypes.c_float, F64: ctypes.c_double}[k] for k, _ in args)
         values = tuple(v for _, v in args)
         self._check(self._cu.cuLaunchKernel(fn, *grid, *block, shared, self._cu.CUstream(stream),
                                             (values, types), 0))
@@ -110,7 +112,7 @@ class PycudaLauncher:
         if stream != 0:
             raise LaunchError("the pycuda back end launches on the legacy default stream only")
         np = self._np
-        conv = {PTR: np.uintp, I64: np.int64, F32: np.float32}
+        conv = {PTR: np.uintp, I32: np.int32, U32: np.uint32, I64: np.int64, F32: np.float32, F64: np.float64}
         try:
             fn(*[conv[k](v) for k, v in args], grid=grid, block=block, shared=shared)
         except self._drv.Error as exc:

@@ -70,6 +70,7 @@ class TaskState:
     degenerate: bool = False
     compiled: Any = None
     flops: int | None = None
+    n_inputs: int = 0
 
 
 @dataclass
@@ -97,6 +98,7 @@ def _probe_task(state: TaskState, device: torch.device) -> None:
     """Stochastic? (same inputs, different RNG -> different output) Degenerate? (output ignores inputs)."""
     a = harness.make_inputs(state.module, harness.TrialSpec("probe-a", 11, "task"), device)
     b = harness.make_inputs(state.module, harness.TrialSpec("probe-b", 22, "scaled x4 shifted -1"), device)
+    state.n_inputs = len(a)
     torch.manual_seed(1)
     out1 = harness.run(state.model, harness.clone_inputs(a))
     torch.manual_seed(2)
@@ -233,7 +235,12 @@ def evaluate(ctx: WorkerContext, task_source: str, candidate: kernel_pb2.KernelC
 
     from kernelwright.gpu_evaluator.static_checks import static_verdict_checks
 
-    findings = static_verdict_checks(candidate)
+    # The task is loaded first (cached per task) so plan names can be checked against its inputs
+    # and parameters; the checks themselves never run candidate code.
+    task = ctx.task(task_source)
+    params = [n.replace(".", "_") for n, _ in [*task.model.named_parameters(), *task.model.named_buffers()]]
+    findings = static_verdict_checks(candidate, task_source=task_source,
+                                     input_names=[f"in{i}" for i in range(task.n_inputs)], param_names=params)
     for f in findings:
         _check(verdict, f.check, f.passed, f.message)
     phases["static"] = time.perf_counter() - t
@@ -242,7 +249,6 @@ def evaluate(ctx: WorkerContext, task_source: str, candidate: kernel_pb2.KernelC
         return _finish(verdict, V.VERDICT_OUTCOME_REJECTED_STATIC, f"{failed[0].check}: {failed[0].message}")
 
     t = time.perf_counter()
-    task = ctx.task(task_source)
     if task.degenerate:
         verdict.suspicion.append(V.SUSPICION_FLAG_DEGENERATE_TASK)
     try:

@@ -55,14 +55,12 @@ def _integrity_snapshot() -> tuple[Any, ...]:
             threading.active_count())
 
 
-def worker_main(conn: Any, pool: str, options: dict[str, Any], gpu_product: str = "",
-                env: dict[str, str] | None = None) -> None:
-    os.environ.update(env or {})
-    network = _isolate_network()
+def make_context(pool: str = "local", gpu_product: str = "") -> Any:
+    """The worker's state for cuda:0: hardware description, L2 flusher, per-task cache."""
     import torch
 
-    from kernelwright.common.v1 import hardware_pb2, kernel_pb2, verdict_pb2
-    from kernelwright.gpu_evaluator.pipeline import EvalOptions, WorkerContext, evaluate, is_fatal
+    from kernelwright.common.v1 import hardware_pb2
+    from kernelwright.gpu_evaluator.pipeline import WorkerContext
     from kernelwright.gpu_evaluator.timing import L2Flusher
 
     device = torch.device("cuda:0")
@@ -74,7 +72,20 @@ def worker_main(conn: Any, pool: str, options: dict[str, Any], gpu_product: str 
         driver_version=_driver_version(), cuda_version=torch.version.cuda or "", torch_version=torch.__version__,
         pool=pool, shared=gpu_product.endswith("-SHARED"),
     )
-    ctx = WorkerContext(device, hardware, L2Flusher(device))
+    return WorkerContext(device, hardware, L2Flusher(device))
+
+
+def worker_main(conn: Any, pool: str, options: dict[str, Any], gpu_product: str = "",
+                env: dict[str, str] | None = None) -> None:
+    os.environ.update(env or {})
+    network = _isolate_network()
+    import torch
+
+    from kernelwright.common.v1 import kernel_pb2, verdict_pb2
+    from kernelwright.gpu_evaluator.pipeline import EvalOptions, evaluate, is_fatal
+
+    ctx = make_context(pool, gpu_product)
+    hardware = ctx.hardware
     baseline = _integrity_snapshot()
     conn.send(("ready", hardware.SerializeToString(), {"network": network, "pid": os.getpid()}))
 

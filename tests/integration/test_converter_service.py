@@ -36,17 +36,18 @@ def _task(source, name="t"):
 
 
 def _with_forward(body: str) -> str:
-    return HEADER + textwrap.dedent(f"""
-        class Model(nn.Module):
-            def __init__(self):
-                super().__init__()
-            def forward(self, x):
-        {textwrap.indent(textwrap.dedent(body), ' ' * 8)}
-        def get_inputs():
-            return [torch.randn(4, 4)]
-        def get_init_inputs():
-            return []
-    """)
+    forward = textwrap.indent(textwrap.dedent(body).strip(), " " * 8)
+    return HEADER + (
+        "class Model(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "    def forward(self, x):\n"
+        f"{forward}\n"
+        "def get_inputs():\n"
+        "    return [torch.randn(4, 4)]\n"
+        "def get_init_inputs():\n"
+        "    return []\n"
+    )
 
 
 async def _convert(channel, source, **validation):

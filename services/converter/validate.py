@@ -1,0 +1,180 @@
+"""Numeric comparison of the original task against its converted form.
+
+Protocol per trial (seed s = base_seed + trial):
+  manual_seed(s) -> build original;  manual_seed(s) -> build converted
+  manual_seed(s) -> get_inputs(); odd trials rescale floating inputs (x*4-1)
+  manual_seed(s) -> original(*clone(inputs)); manual_seed(s) -> converted(*clone(inputs))
+so dropout and random tensors drawn in forward match.  Every output leaf is
+compared (shape, dtype, values with dtype-aware tolerances) and the inputs
+each model saw must end up equal (same in-place effects, if any).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Callable
+
+import torch
+from torch.utils import _pytree as pytree
+
+from .model import TrialCheck
+from .tasks import TaskError
+from .tolerances import tolerances_for
+
+DISTRIBUTIONS = ("get_inputs", "get_inputs*4-1")
+
+
+class ConvertedCodeError(Exception):
+    """The converted code raised although the original did not."""
+
+
+@dataclasses.dataclass
+class _Comparison:
+    passed: bool = True
+    max_abs: float = 0.0
+    max_rel: float = 0.0
+    atol: float = 0.0
+    rtol: float = 0.0
+    problems: list[str] = dataclasses.field(default_factory=list)
+
+
+def _compare(ref: Any, got: Any, what: str, cmp: _Comparison) -> None:
+    ref_leaves, ref_spec = pytree.tree_flatten(ref)
+    got_leaves, got_spec = pytree.tree_flatten(got)
+    if ref_spec != got_spec:
+        cmp.passed = False
+        cmp.problems.append(f"{what}: structure differs ({ref_spec} vs {got_spec})")
+        return
+    for i, (r, g) in enumerate(zip(ref_leaves, got_leaves)):
+        where = f"{what}[{i}]" if len(ref_leaves) > 1 else what
+        if isinstance(r, torch.Tensor) != isinstance(g, torch.Tensor):
+            cmp.passed = False
+            cmp.problems.append(f"{where}: tensor vs {type(g).__name__}")
+            continue
+        if not isinstance(r, torch.Tensor):
+            if r != g and not (isinstance(r, float) and math.isnan(r) and isinstance(g, float) and math.isnan(g)):
+                cmp.passed = False
+                cmp.problems.append(f"{where}: {r!r} != {g!r}")
+            continue
+        if r.shape != g.shape:
+            cmp.passed = False
+            cmp.problems.append(f"{where}: shape {list(g.shape)} != expected {list(r.shape)}")
+            continue
+        if r.dtype != g.dtype:
+            cmp.passed = False
+            cmp.problems.append(f"{where}: dtype {g.dtype} != expected {r.dtype}")
+            continue
+        atol, rtol = tolerances_for(str(r.dtype))
+        cmp.atol, cmp.rtol = max(cmp.atol, atol), max(cmp.rtol, rtol)
+        if r.numel() == 0:
+            continue
+        if r.is_floating_point() or r.is_complex():
+            ok = torch.allclose(g, r, atol=atol, rtol=rtol, equal_nan=True)
+            rd, gd = r.detach().double() if not r.is_complex() else r.detach(), g.detach().double() if not g.is_complex() else g.detach()
+            both_nan = torch.isnan(rd) & torch.isnan(gd) if not r.is_complex() else torch.zeros_like(rd, dtype=torch.bool)
+            diff = (gd - rd).abs()
+            diff = torch.where(both_nan, torch.zeros_like(diff), diff)
+            # inf == inf gives nan difference; count as exact
+            same = (gd == rd)
+            diff = torch.where(same, torch.zeros_like(diff), diff)
+            max_abs = float(diff.max())
+            # relative error against |reference|, floored at atol so that
+            # near-zero references do not produce meaningless huge ratios
+            rel = diff / rd.abs().clamp_min(max(atol, 1e-12))
+            max_rel = float(rel.max())
+        else:
+            ok = bool(torch.equal(g, r))
+            diff = (g.long() - r.long()).abs() if r.dtype != torch.bool else (g != r).long()
+            max_abs = float(diff.max())
+            max_rel = max_abs
+        cmp.max_abs = max(cmp.max_abs, max_abs) if not math.isnan(max_abs) else float("nan")
+        cmp.max_rel = max(cmp.max_rel, max_rel) if not math.isnan(max_rel) else float("nan")
+        if not ok:
+            cmp.passed = False
+            n_bad = int((~torch.isclose(g, r, atol=atol, rtol=rtol, equal_nan=True)).sum()) \
+                if (r.is_floating_point() or r.is_complex()) else int((g != r).sum())
+            cmp.problems.append(f"{where}: {n_bad} of {r.numel()} elements outside atol={atol:g}, rtol={rtol:g} "
+                                f"(max abs err {max_abs:.3g})")
+
+
+def _clone(obj: Any) -> Any:
+    return pytree.tree_map(lambda t: t.clone() if isinstance(t, torch.Tensor) else t, obj)
+
+
+def _to(obj: Any, device: torch.device) -> Any:
+    return pytree.tree_map(lambda t: t.to(device) if isinstance(t, torch.Tensor) else t, obj)
+
+
+def _rescale(inputs: list[Any]) -> list[Any]:
+    return [x * 4 - 1 if isinstance(x, torch.Tensor) and x.is_floating_point() else x for x in inputs]
+
+
+def _user(stage: str, fn: Callable, *args):
+    try:
+        return fn(*args)
+    except (MemoryError, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        from kernelwright.core.sandbox import _is_memory_error
+
+        if _is_memory_error(exc):
+            raise
+        raise TaskError(stage, exc) from exc
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def run_trial(task_mod, converted_mod, trial: int, seed: int,
+              device: torch.device) -> tuple[TrialCheck, float, float]:
+    """One trial; returns the check and the (atol, rtol) that applied."""
+    distribution = DISTRIBUTIONS[trial % 2]
+    torch.manual_seed(seed)
+    original = _user("Model.__init__", lambda: task_mod.Model(*task_mod.get_init_inputs()))
+    torch.manual_seed(seed)
+    try:
+        converted = converted_mod.Model(*task_mod.get_init_inputs())
+    except Exception as exc:
+        raise ConvertedCodeError(f"converted Model(...) raised {type(exc).__name__}: {exc}") from exc
+    original.to(device)
+    converted.to(device)
+    torch.manual_seed(seed)
+    inputs = list(_user("get_inputs()", task_mod.get_inputs))
+    if distribution != "get_inputs":
+        inputs = _rescale(inputs)
+    inputs = _to(inputs, device)
+    in_orig, in_conv = _clone(inputs), _clone(inputs)
+    with torch.no_grad():
+        torch.manual_seed(seed)
+        out_orig = _user("Model.forward", lambda: original(*in_orig))
+        _sync(device)
+        torch.manual_seed(seed)
+        try:
+            out_conv = converted(*in_conv)
+            _sync(device)
+        except Exception as exc:
+            from kernelwright.core.sandbox import _is_memory_error
+
+            if _is_memory_error(exc):
+                raise
+            raise ConvertedCodeError(f"converted forward raised {type(exc).__name__}: {exc}") from exc
+
+    cmp = _Comparison()
+    _compare(out_orig, out_conv, "output", cmp)
+    in_cmp = _Comparison()
+    _compare(in_orig, in_conv, "input after forward", in_cmp)
+    notes = []
+    if not in_cmp.passed:
+        cmp.passed = False
+        cmp.problems += in_cmp.problems
+    mutated = _Comparison()
+    _compare(inputs, in_orig, "input", mutated)
+    if not mutated.passed:
+        notes.append("note: the original forward modifies its inputs in place (the converted one does the same)")
+    msg = "; ".join(cmp.problems + notes) if (cmp.problems or notes) else "ok"
+    check = TrialCheck(trial=trial, seed=seed, distribution=distribution, passed=cmp.passed,
+                       max_abs_error=cmp.max_abs, max_rel_error=cmp.max_rel, message=msg)
+    return check, cmp.atol, cmp.rtol
