@@ -76,30 +76,12 @@ def adversarial(out: Path, opts) -> None:
     from kernelwright.gpu_evaluator.pipeline import evaluate
     from kernelwright.gpu_evaluator.worker import make_context
 
-    task_files = {p.stem: p.read_text() for p in ADVERSARIAL.glob("task_*.py")}
-    files = sorted(p for p in ADVERSARIAL.iterdir() if (p.suffix == ".py" and not p.stem.startswith("task_")
-                                                         and p.stem != "__init__") or p.suffix == ".cu")
+    task_files = {p.name: p.read_text() for p in ADVERSARIAL.glob("task_*.py")}
+    expected_by_file = json.loads((ADVERSARIAL / "expected.json").read_text())
     candidates = []
-    for path in files:
-        namespace: dict = {}
-        text = path.read_text() if path.suffix == ".py" else (path.with_name(path.stem + ".meta.json").read_text()
-                                                              if path.with_name(path.stem + ".meta.json").exists() else "")
-        if path.suffix == ".py":
-            import ast
-
-            tree = ast.parse(text)
-            doc = ast.get_docstring(tree) or ""
-            expected, task = None, "task_scale_add"
-            for node in tree.body:
-                if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
-                    if node.targets[0].id == "EXPECTED_REJECTION":
-                        expected = ast.literal_eval(node.value)
-                    if node.targets[0].id == "TASK":
-                        task = ast.literal_eval(node.value)
-        else:
-            meta = json.loads(text) if text else {}
-            doc, expected, task = meta.get("exploit", ""), meta.get("expected_rejection"), meta.get("task", "task_scale_add")
-        candidates.append((path, doc.splitlines()[0] if doc else "", expected, task))
+    for name, meta in sorted(expected_by_file.items()):
+        candidates.append((ADVERSARIAL / name, meta.get("exploit", ""), meta.get("expected_rejection"),
+                           meta.get("task", "task_scale_add.py")))
     kb_sources = [p.read_text() for p, *_ in candidates if p.suffix == ".py"]
     t = time.perf_counter()
     built = prebuild(kb_sources, opts.cache_dir)

@@ -89,6 +89,9 @@ class PycudaLauncher:
     name = "pycuda"
 
     def __init__(self) -> None:
+        # A pycuda built without the driver library linked resolves cu* symbols from the process:
+        # make the driver's symbols global before its extension loads.
+        ctypes.CDLL("libcuda.so.1", mode=ctypes.RTLD_GLOBAL)
         import numpy as np
         import pycuda.autoprimaryctx  # noqa: F401 - shares the primary context with torch
         import pycuda.driver as drv

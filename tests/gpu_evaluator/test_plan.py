@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 
 import pytest
 
@@ -102,7 +101,6 @@ def test_eval_never_calls_python_eval(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(builtins, "eval", boom)
     assert eval_expr("ceil_div(x.numel, 128)", ENV) == 63
-    assert "os" not in sys.modules or True
 
 
 def test_expr_names() -> None:
