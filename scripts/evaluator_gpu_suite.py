@@ -138,7 +138,12 @@ def bench(out: Path, opts) -> None:
     ctx = make_context("bench")
     rows = []
     tasks = sorted(p for p in CORPUS.iterdir() if (p / "meta.json").exists())
-    cold_kb = 0
+    # KernelBench builds take tens of seconds each: the first few are measured cold (what
+    # KernelBench's own load_inline path costs), the rest are built in parallel up front.
+    cold = {t.name for t in tasks[:opts.cold_kb_builds]}
+    warm_sources = [(t / "kernelbench.py").read_text() for t in tasks if t.name not in cold]
+    t0 = time.perf_counter()
+    print("prebuild:", prebuild(warm_sources, opts.cache_dir), f"{time.perf_counter() - t0:.0f}s", flush=True)
     for folder in tasks:
         meta = json.loads((folder / "meta.json").read_text())
         task_source = _kb_task_path(meta["task"]).read_text()
@@ -146,12 +151,9 @@ def bench(out: Path, opts) -> None:
             row = {"task": folder.name, "format": fmt}
             try:
                 candidate = load_candidate(path)
-                if fmt == "kernelbench" and cold_kb >= opts.cold_kb_builds:
-                    prebuild([candidate.kernelbench_source], opts.cache_dir)
-                    row["note"] = "build prebuilt (cache hit)"
-                elif fmt == "kernelbench":
-                    cold_kb += 1
-                    row["note"] = "cold build (KernelBench load_inline path)"
+                if fmt == "kernelbench":
+                    row["note"] = ("cold build (KernelBench load_inline path)" if folder.name in cold
+                                   else "prebuilt in parallel (build cache hit)")
                 start = time.perf_counter()
                 verdict = evaluate(ctx, task_source, candidate, _eval_options(opts))
                 total = time.perf_counter() - start
@@ -203,7 +205,9 @@ async def _faults(out: Path, opts) -> None:
         for name in ("hang.cu", "illegal_address.cu", "oom.cu", "segfault.py"):
             candidate = load_candidate(faults / name)
             t = time.perf_counter()
-            verdict = await pool.evaluate(task, candidate, {"verify_only": True}, timeout_s=20)
+            # 20 s is past any honest run of this task; the KernelBench case also builds (cold nvcc).
+            verdict = await pool.evaluate(task, candidate, {"verify_only": True},
+                                          timeout_s=240 if name.endswith(".py") else 20)
             fault_s = time.perf_counter() - t
             t = time.perf_counter()
             after = await pool.evaluate(task, honest, {"verify_only": True}, timeout_s=120)

@@ -1,7 +1,7 @@
 """Entry point: KernelBench task source -> functional PyTorch, validated.
 
 ``convert_task`` runs in the caller's process and never executes task code:
-it checks the source statically, then runs ``_convert_in_child`` in a sandbox
+it checks the source statically, then runs ``worker.convert_in_child`` in a sandbox
 child and turns whatever happens there into a ``ConversionResult``.
 """
 

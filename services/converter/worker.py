@@ -113,18 +113,28 @@ def _meta_smoke_test(task_mod, converted_src: str, task_name: str, init_inputs_f
     return ""
 
 
-def _convert(task_mod, source: str, task_name: str, model, meta_inputs, notes: list[str], sizes: dict):
+def _convert(task_mod, source: str, task_name: str, model, meta_inputs, notes: list[str], sizes: dict,
+             real_model_fn=None):
     """Try fx, then export; returns (method, converted source, fg, ops)."""
     tree = check_task_source(source, task_name)
     cls_node = model_class_node(tree)
     errors = []
     for method in ("fx", "export"):
         try:
+            used_model = model
             if method == "fx":
                 fg = lower_with_fx(model, len(meta_inputs))
             else:
-                fg = lower_with_export(model, meta_inputs)
-            src, ops = build_converted_file(source, task_name, fg, FUNCTION_NAME, cls_node, model)
+                try:
+                    fg = lower_with_export(model, meta_inputs)
+                except Unsupported as exc:
+                    if "device" not in str(exc).lower() or real_model_fn is None:
+                        raise
+                    # forward mixes in CPU tensors it creates itself: capture with a
+                    # real CPU model (export still propagates fake tensors, no compute)
+                    used_model, real_inputs = real_model_fn()
+                    fg = lower_with_export(used_model, real_inputs)
+            src, ops = build_converted_file(source, task_name, fg, FUNCTION_NAME, cls_node, used_model)
             compile(src, f"<{task_name}_converted>", "exec")
         except Unsupported as exc:
             errors.append(f"{method}: {exc}")
@@ -265,13 +275,22 @@ def _run(source: str, options: ConvertOptions, task_name: str, result: Conversio
     if not callable(getattr(meta_model, "forward", None)):
         raise TaskError("Model", TypeError("Model has no forward"))
 
+    def real_model_fn():
+        if 2 * param_bytes + 3 * input_bytes > options.max_tensor_bytes:
+            raise Unsupported("export on meta tensors failed and real tensors would exceed the memory budget")
+        torch.manual_seed(options.base_seed)
+        real = _call_user("Model.__init__", lambda: task_mod.Model(*task_mod.get_init_inputs()))
+        torch.manual_seed(options.base_seed)
+        return real, _check_inputs(_call_user("get_inputs()", task_mod.get_inputs))
+
     report_progress("converting (fx, then export)", result)
     notes: list[str] = []
     sizes: dict = {}
     try:
         with warnings.catch_warnings(), _quiet_torch_logs():
             warnings.simplefilter("ignore")
-            method, src, fg, ops = _convert(task_mod, source, task_name, meta_model, meta_inputs, notes, sizes)
+            method, src, fg, ops = _convert(task_mod, source, task_name, meta_model, meta_inputs, notes, sizes,
+                                            real_model_fn=real_model_fn)
     except Unsupported:
         # a forward that raises for real is the task's bug, not a conversion gap
         if 2 * param_bytes + 3 * input_bytes <= options.max_tensor_bytes:

@@ -211,7 +211,7 @@ def main() -> int:
             (cu_files if p.suffix == ".cu" else py_files).append(p)
             continue
         cu_files += sorted(p.rglob("*.cu"))
-        py_files += sorted(x for x in p.rglob("*.py") if x.name not in {"compile_check.py", "generate_corpus.py"} and not x.name.startswith("task_"))
+        py_files += sorted(x for x in p.rglob("*.py") if x.name not in {"compile_check.py", "generate_corpus.py", "generate_adversarial.py"} and not x.name.startswith("task_"))
 
     failures: list[str] = []
     print(f"nvcc: {NVCC}; nvrtc: {NVRTC_PATH or 'NOT FOUND (skipping NVRTC check)'}")
