@@ -154,8 +154,12 @@ def main(argv: list[str] | None = None) -> int:
                            reason=reason, duration_s=res.duration_s, device=res.device, ops=res.ops,
                            result=dataclasses.asdict(res) | {"outcome": res.outcome.value})
             rows.append(row)
+            if args.json:  # one line per finished task, so a run cut short keeps what it did
+                with open(f"{args.json}l", "a") as partial:
+                    partial.write(json.dumps({k: v for k, v in row.items() if k != "result"}, default=str) + "\n")
             print(f"[{done:>{width}}/{len(files)}] L{level} {path.stem:<55} {row['method'] or '-':<6} "
-                  f"{row['outcome']:<13} {row['duration_s']:6.1f}s  {_cell(row['reason'], 110)}", flush=True)
+                  f"{row['outcome']:<13} {row['duration_s']:6.1f}s  abs={_fmt_err(row['max_abs'])} "
+                  f"rel={_fmt_err(row['max_rel'])}  {_cell(row['reason'], 110)}", flush=True)
 
     rows.sort(key=lambda r: (r["level"], int(r["task"].split("_")[0]) if r["task"].split("_")[0].isdigit() else 0))
     counts = Counter(r["outcome"] for r in rows)
