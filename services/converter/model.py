@@ -46,7 +46,7 @@ class ConvertOptions:
     # Extra address space for the sandbox child beyond what torch itself maps
     # (CPU validation only; CUDA runs without an address-space limit).
     memory_limit_bytes: int = 16 * 2**30
-    # Estimated bytes of inputs + parameters (both models, input copies) above
+    # Estimated bytes of inputs + parameters (both models, inputs and one copy, both outputs) above
     # which validation is skipped with NOT_VALIDATED instead of attempted.
     max_tensor_bytes: int = 8 * 2**30
     device: str = "auto"  # "cpu" | "cuda" | "auto"

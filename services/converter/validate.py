@@ -2,8 +2,8 @@
 
 Protocol per trial (seed s = base_seed + trial):
   manual_seed(s) -> build original;  manual_seed(s) -> build converted
-  manual_seed(s) -> get_inputs(); odd trials rescale floating inputs (x*4-1)
-  manual_seed(s) -> original(*clone(inputs)); manual_seed(s) -> converted(*clone(inputs))
+  manual_seed(s) -> get_inputs() on the validation device; odd trials rescale (x*4-1)
+  manual_seed(s) -> original(*inputs); manual_seed(s) -> converted(*clone(inputs))
 so dropout and random tensors drawn in forward match.  Every output leaf is
 compared (shape, dtype, values with dtype-aware tolerances) and the inputs
 each model saw must end up equal (same in-place effects, if any).
@@ -116,6 +116,22 @@ def _compare_float(r: torch.Tensor, g: torch.Tensor, atol: float, rtol: float) -
     return n_bad == 0, max_abs, max_rel, n_bad
 
 
+def _fingerprints(obj: Any) -> list[tuple[float, float]]:
+    """Per-tensor (sum, sum of squares) in float64, chunked: detects in-place changes without a copy."""
+    prints = []
+    for t in pytree.tree_leaves(obj):
+        if isinstance(t, torch.Tensor) and t.numel():
+            flat = t.detach().reshape(-1)
+            total = squares = 0.0
+            for start in range(0, flat.numel(), _CHUNK):
+                c = flat[start:start + _CHUNK]
+                c = c.double() if not c.is_complex() else c.abs().double()
+                total += float(c.nan_to_num(0.0).sum())
+                squares += float((c.nan_to_num(0.0) ** 2).sum())
+            prints.append((total, squares))
+    return prints
+
+
 def _clone(obj: Any) -> Any:
     return pytree.tree_map(lambda t: t.clone() if isinstance(t, torch.Tensor) else t, obj)
 
@@ -160,13 +176,18 @@ def run_trial(task_mod, converted_mod, trial: int, seed: int,
     original.to(device)
     converted.to(device)
     torch.manual_seed(seed)
-    inputs = list(_user("get_inputs()", task_mod.get_inputs))
+    # Generated on the validation device directly: KernelBench level-1 inputs reach 8 GiB, which
+    # take seconds to draw on the host and copy over.
+    with torch.device(device):
+        inputs = list(_user("get_inputs()", task_mod.get_inputs))
     if distribution != "get_inputs":
         inputs = _rescale(inputs)
-    # The pristine copy stays on the host (for the "did the original mutate its inputs" note), so
-    # only the two working copies take device memory.
-    in_orig = _to(inputs, device) if device.type != "cpu" else _clone(inputs)
+    inputs = _to(inputs, device)
+    # The original works on `inputs` itself and the converted model on one copy: two copies, not
+    # three. Fingerprints (taken before the forward) tell whether the original mutated its inputs.
+    in_orig = inputs
     in_conv = _clone(in_orig)
+    before = _fingerprints(in_orig)
     with torch.no_grad():
         torch.manual_seed(seed)
         out_orig = _user("Model.forward", lambda: original(*in_orig))
@@ -193,9 +214,7 @@ def run_trial(task_mod, converted_mod, trial: int, seed: int,
         cmp.passed = False
         cmp.problems += in_cmp.problems
     del in_conv
-    mutated = _Comparison()
-    _compare(inputs, _to(in_orig, torch.device("cpu")), "input", mutated)
-    if not mutated.passed:
+    if _fingerprints(in_orig) != before:
         notes.append("note: the original forward modifies its inputs in place (the converted one does the same)")
     msg = "; ".join(cmp.problems + notes) if (cmp.problems or notes) else "ok"
     check = TrialCheck(trial=trial, seed=seed, distribution=distribution, passed=cmp.passed,

@@ -309,14 +309,14 @@ def _run(source: str, options: ConvertOptions, task_name: str, result: Conversio
         result.message = note + result.not_validated_reason
         return
 
-    # live at once during a trial: pristine inputs + one copy per model, both
-    # models, both outputs (intermediate activations come on top and are not known)
+    # live at once during a trial: the inputs and one copy, both models, both outputs
+    # (intermediate activations come on top and are not known)
     output_bytes = sizes.get("output_bytes", 0)
-    need = 2 * param_est + 3 * input_bytes + 2 * output_bytes
+    need = 2 * param_est + 2 * input_bytes + 2 * output_bytes
     if need > options.max_tensor_bytes:
         result.outcome = Outcome.NOT_VALIDATED
         result.not_validated_reason = (
-            f"inputs and parameters need {_fmt_bytes(need)} (inputs {_fmt_bytes(input_bytes)} x3 copies, "
+            f"inputs and parameters need {_fmt_bytes(need)} (inputs {_fmt_bytes(input_bytes)} x2 copies, "
             f"parameters+buffers {_fmt_bytes(param_est)} x2 models, outputs {_fmt_bytes(output_bytes)} x2), "
             f"limit {_fmt_bytes(options.max_tensor_bytes)}")
         result.message = note + result.not_validated_reason

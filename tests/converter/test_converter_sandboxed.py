@@ -86,7 +86,7 @@ def test_huge_inputs_are_not_validated_without_allocating(cpu_options):
     res = convert_task(HUGE_INPUTS, cpu_options)
     assert res.outcome == Outcome.NOT_VALIDATED, res.message
     assert res.method == "fx"
-    assert "inputs and parameters need 250.0 GiB" in res.not_validated_reason
+    assert "inputs and parameters need 200.0 GiB" in res.not_validated_reason
     assert "limit 1.0 GiB" in res.not_validated_reason
     assert res.inputs[0].shape == [50 * 2**30 // 4]
 

@@ -3,15 +3,15 @@
 cuda_source defines a perfectly good scale_add_kernel, but the exported host function computes the
 result with ATen calls (at::clamp_min / mul / add) and never launches it. The Python side shows no
 torch compute op, so a Python-only static scan passes; the profiler sees only ATen's elementwise
-kernels and none of the candidate's own -> launch_proof (NO_KERNEL_LAUNCHED). A static scan of
-the C++ for at:: compute calls would flag it as static.torch_compute_op as well.
+kernels and none of the candidate's own -> launch_proof (NO_KERNEL_LAUNCHED). The evaluator's
+static scan of the host C++ for at:: compute calls rejects it first: static.torch_compute_op.
 """
 
 import torch
 import torch.nn as nn
 from torch.utils.cpp_extension import load_inline
 
-EXPECTED_REJECTION = "launch_proof"
+EXPECTED_REJECTION = "static.torch_compute_op"
 ALSO_FLAGGED = ("static.torch_compute_op",)
 
 cuda_source = r"""

@@ -1,8 +1,8 @@
 // EXPLOIT (plan): the plan launches a kernel the source does not define.
 // The source defines scale_add_kernel; the plan launches scale_add_vec4_kernel (e.g. hoping the
 // evaluator resolves it from an earlier candidate's module or a cached cubin). Everything else
-// (allocations, args) is valid. -> static.plan_invalid.
-// EXPECTED_REJECTION = "static.plan_invalid"
+// (allocations, args) is valid. -> static.plan_kernel_unknown.
+// EXPECTED_REJECTION = "static.plan_kernel_unknown"
 // out[i] = relu(x[i]) * 2 + y[i]; 64-bit grid-stride loop, any grid is correct.
 extern "C" __global__ void scale_add_kernel(const float* __restrict__ x, const float* __restrict__ y,
                                            float* __restrict__ out, long long n) {

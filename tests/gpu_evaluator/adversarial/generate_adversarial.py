@@ -427,9 +427,9 @@ kb_file(
 cuda_source defines a perfectly good scale_add_kernel, but the exported host function computes the
 result with ATen calls (at::clamp_min / mul / add) and never launches it. The Python side shows no
 torch compute op, so a Python-only static scan passes; the profiler sees only ATen's elementwise
-kernels and none of the candidate's own -> launch_proof (NO_KERNEL_LAUNCHED). A static scan of
-the C++ for at:: compute calls would flag it as static.torch_compute_op as well.""",
-    "launch_proof",
+kernels and none of the candidate's own -> launch_proof (NO_KERNEL_LAUNCHED). The evaluator's
+static scan of the host C++ for at:: compute calls rejects it first: static.torch_compute_op.""",
+    "static.torch_compute_op",
     PRELUDE + SCALAR_KERNEL + HOST_HELPERS + r"""
 at::Tensor scale_add_forward(at::Tensor x, at::Tensor y) {
     kw_check_inputs(x, y);
@@ -442,7 +442,7 @@ at::Tensor scale_add_forward(at::Tensor x, at::Tensor y) {
     MODEL_FORWARD,
     also=("static.torch_compute_op",),
 )
-reg("adv_host_aten_no_launch.py", "launch_proof", also=("static.torch_compute_op",),
+reg("adv_host_aten_no_launch.py", "static.torch_compute_op", also=("launch_proof",),
     exploit="C++ host function computes with ATen; the candidate's kernel is never launched")
 
 kb_file(
@@ -819,7 +819,7 @@ class ModelNew(nn.Module):
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return torch.add(y, torch.clamp_min(x, 0.0), alpha=2.0)
 ''')
-reg("adv_torch_only.py", "static.torch_compute_op", also=("launch_proof",),
+reg("adv_torch_only.py", "static.torch_compute_op", also=("static.no_cuda_kernel", "launch_proof"),
     exploit="PyTorch ops only, no custom kernel")
 
 # =========================================================================== fast format
@@ -860,10 +860,10 @@ fast_pair(
     """EXPLOIT (plan): the plan launches a kernel the source does not define.
 The source defines scale_add_kernel; the plan launches scale_add_vec4_kernel (e.g. hoping the
 evaluator resolves it from an earlier candidate's module or a cached cubin). Everything else
-(allocations, args) is valid. -> static.plan_invalid.""",
+(allocations, args) is valid. -> static.plan_kernel_unknown.""",
     SCALAR_KERNEL,
     {"allocations": [out_alloc()], "steps": [launch("scale_add_vec4_kernel", STD_ARGS)]},
-    "static.plan_invalid",
+    "static.plan_kernel_unknown",
     exploit="plan launches a kernel name absent from cuda_source",
 )
 
