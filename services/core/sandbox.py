@@ -231,6 +231,11 @@ def _child_main(conn, fn, args, kwargs, limits: SandboxLimits, scratch: str) -> 
     _scratch = os.path.realpath(scratch)
     os.environ["TMPDIR"] = _scratch
     tempfile.tempdir = _scratch
+    # Caches torch may create lazily (inductor, triton, generic XDG) go to the scratch dir too;
+    # they are read from the environment at use time, so this holds even if torch is imported.
+    for var, sub in (("TORCHINDUCTOR_CACHE_DIR", "inductor"), ("TRITON_CACHE_DIR", "triton"),
+                     ("XDG_CACHE_HOME", "cache"), ("TORCH_EXTENSIONS_DIR", "extensions")):
+        os.environ[var] = os.path.join(_scratch, sub)
     # libraries write probe/cache files relative to the cwd (seen with CUDA RNNs)
     os.chdir(_scratch)
     # importlib writing .pyc files would trip the write guard on lazy imports
