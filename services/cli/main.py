@@ -46,6 +46,17 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--no-validate", action="store_true", help="convert only; the verdict says not validated")
     c.add_argument("--converter", help="converter address host:port (default: running mesh or in-process)")
 
+    e = sub.add_parser("evaluate", help="verify and time a CUDA candidate for a task on the gpu-evaluator")
+    e.add_argument("task", type=Path, help="the KernelBench task the candidate implements")
+    e.add_argument("candidate", type=Path, help="a KernelBench ModelNew .py, or a fast-format .cu "
+                   "(its plan in <stem>.plan.json)")
+    e.add_argument("--plan", type=Path, help="launch plan of a .cu candidate (default: <stem>.plan.json)")
+    e.add_argument("--check", action="store_true", help="static checks and compilation only (no GPU needed)")
+    e.add_argument("--verify-only", action="store_true", help="correctness only, no timing")
+    e.add_argument("--profile", action="store_true", help="include the torch profiler's kernel table")
+    e.add_argument("--json", type=Path, help="also write the full verdict as JSON here")
+    e.add_argument("--evaluator", help="gpu-evaluator address host:port (default: running mesh or in-process)")
+
     a = sub.add_parser("archive", help="stage 4 store: search, import, export, stats")
     a.add_argument("--archive", help="archive address host:port (default: running mesh or in-process)")
     asub = a.add_subparsers(dest="archive_command", required=True, metavar="ACTION")
@@ -80,6 +91,10 @@ def main(argv: list[str] | None = None) -> int:
             from kernelwright.cli.convert_cmd import run_convert
 
             return run_convert(args, console)
+        if args.command == "evaluate":
+            from kernelwright.cli.evaluate_cmd import run_evaluate
+
+            return run_evaluate(args, console)
         if args.command == "archive":
             from kernelwright.cli.archive_cmd import run_archive
 

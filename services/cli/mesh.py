@@ -16,8 +16,8 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-SERVICES = ("converter", "archive")  # implemented; the others arrive with their issues
-PLANNED = {"translator": 5, "evolver": 6, "gpu-evaluator": 4}
+SERVICES = ("converter", "archive", "gpu-evaluator")  # implemented; the others arrive with their issues
+PLANNED = {"translator": 5, "evolver": 6}
 
 
 def state_dir() -> Path:
@@ -110,7 +110,7 @@ class _BackgroundServer:
 
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        settings, bindings, close = _build(self.service)
+        settings, bindings, close = await _build(self.service)
         settings.port = 0
         settings.host = "127.0.0.1"
         server, self.port = await create_server(settings, bindings)
@@ -119,10 +119,20 @@ class _BackgroundServer:
         await self._stop.wait()
         await server.stop(5)
         if close:
-            close()
+            result = close()
+            if asyncio.iscoroutine(result):
+                await result
 
 
-def _build(service: str):
+async def _build(service: str):
+    if service == "gpu-evaluator":
+        from kernelwright.gpu_evaluator.__main__ import bindings, build_pool
+        from kernelwright.gpu_evaluator.settings import GpuEvaluatorSettings
+
+        settings = GpuEvaluatorSettings()
+        pool = build_pool(settings)
+        await pool.start()  # GPU workers (none on a CPU-only machine) before the server answers
+        return settings, bindings(settings, pool), pool.stop
     if service == "converter":
         from kernelwright.converter.__main__ import bindings
         from kernelwright.converter.settings import ConverterSettings

@@ -61,7 +61,7 @@ def test_up_starts_all_services_and_ctrl_c_stops_them(isolated):
         else:
             pytest.fail("up ended early:\n" + "".join(lines))
         mesh = json.loads((isolated / "state" / "mesh.json").read_text())
-        assert set(mesh["services"]) == {"converter", "archive"}
+        assert set(mesh["services"]) == {"converter", "archive", "gpu-evaluator"}
 
         import grpc
         from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -136,3 +136,33 @@ def test_archive_import_search_export_stats(isolated, capsys):
 def test_serve_of_planned_service_says_which_issue(capsys):
     assert main(["serve", "evolver"]) == 1
     assert "issue #6" in capsys.readouterr().err
+
+
+FAULTS = Path(__file__).resolve().parents[1] / "gpu_evaluator" / "faults"
+
+
+def test_evaluate_check_works_without_gpu(isolated, capsys, monkeypatch):
+    from kernelwright.gpu_evaluator.nvrtc_build import nvcc_path, nvrtc_available
+
+    if not (nvrtc_available() or nvcc_path()):
+        pytest.skip("no NVRTC and no nvcc here")
+    monkeypatch.setenv("KW_GPU_EVALUATOR_GPUS", "none")
+    monkeypatch.setenv("KW_GPU_EVALUATOR_CACHE_DIR", str(isolated / "cache"))
+    rc = main(["evaluate", str(FAULTS / "task_vector_add.py"), str(FAULTS / "honest.cu"), "--check"])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "static checks and build passed" in out
+
+
+def test_evaluate_on_cpu_only_machine_says_so(isolated, capsys, monkeypatch):
+    monkeypatch.setenv("KW_GPU_EVALUATOR_GPUS", "none")
+    assert main(["evaluate", str(FAULTS / "task_vector_add.py"), str(FAULTS / "honest.cu")]) == 1
+    err = capsys.readouterr().err
+    assert "FAILED_PRECONDITION" in err and "CPU-only" in err
+
+
+def test_evaluate_missing_plan_is_one_clear_line(isolated, capsys, tmp_path):
+    cu = tmp_path / "k.cu"
+    cu.write_text('extern "C" __global__ void k() {}')
+    assert main(["evaluate", str(FAULTS / "task_vector_add.py"), str(cu)]) == 1
+    assert "launch plan" in capsys.readouterr().err
