@@ -20,7 +20,7 @@ from torch.utils import _pytree as pytree
 
 from .model import TrialCheck
 from .tasks import TaskError
-from .tolerances import tolerances_for
+from kernelwright.core.tolerances import tolerance_for as tolerances_for
 
 DISTRIBUTIONS = ("get_inputs", "get_inputs*4-1")
 

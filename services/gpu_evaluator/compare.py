@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from kernelwright.gpu_evaluator.tolerances import tolerance_for
+from kernelwright.core.tolerances import tolerance_for
 
 CHUNK = 1 << 25
 

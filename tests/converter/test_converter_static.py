@@ -6,7 +6,7 @@ import pytest
 
 from kernelwright.converter.model import ConversionResult, Outcome, TaskInvalid
 from kernelwright.converter.tasks import check_task_source
-from kernelwright.converter.tolerances import tolerances_for
+from kernelwright.core.tolerances import tolerance_for as tolerances_for
 
 from converter_tasks import BATCHNORM, CONV_RELU_BIAS, LSTM
 
