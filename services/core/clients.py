@@ -7,6 +7,9 @@ statuses that say "not now" rather than "never". Deadlines are per call: pass ``
 from __future__ import annotations
 
 import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
 
 import grpc
 from grpc import aio
@@ -38,14 +41,48 @@ def channel_options(max_message_bytes: int = 64 * 1024 * 1024, max_attempts: int
     ]
 
 
-def async_channel(target: str, **kwargs: object) -> aio.Channel:
-    """An asyncio channel to ``host:port`` with the shared retry policy."""
-    return aio.insecure_channel(target, options=channel_options(**kwargs))  # type: ignore[arg-type]
+@dataclass(frozen=True)
+class ClientTls:
+    """PEM paths for TLS to the mesh: the CA that signed the servers, and (for mutual TLS) our own pair.
+
+    ``from_env()`` reads KW_CLIENT_TLS_CA / KW_CLIENT_TLS_CERT / KW_CLIENT_TLS_KEY; empty means plaintext.
+    """
+
+    ca: str = ""
+    cert: str = ""
+    key: str = ""
+
+    @classmethod
+    def from_env(cls) -> "ClientTls":
+        return cls(os.environ.get("KW_CLIENT_TLS_CA", ""), os.environ.get("KW_CLIENT_TLS_CERT", ""),
+                   os.environ.get("KW_CLIENT_TLS_KEY", ""))
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.ca)
+
+    def credentials(self) -> grpc.ChannelCredentials:
+        read = lambda p: Path(p).read_bytes() if p else None  # noqa: E731
+        return grpc.ssl_channel_credentials(root_certificates=read(self.ca), private_key=read(self.key),
+                                            certificate_chain=read(self.cert))
 
 
-def sync_channel(target: str, **kwargs: object) -> grpc.Channel:
-    """A blocking channel (CLI, scripts) with the shared retry policy."""
-    return grpc.insecure_channel(target, options=channel_options(**kwargs))  # type: ignore[arg-type]
+def async_channel(target: str, tls: ClientTls | None = None, **kwargs: object) -> aio.Channel:
+    """An asyncio channel to ``host:port`` with the shared retry policy (TLS when configured)."""
+    tls = tls or ClientTls.from_env()
+    options = channel_options(**kwargs)  # type: ignore[arg-type]
+    if tls.enabled:
+        return aio.secure_channel(target, tls.credentials(), options=options)
+    return aio.insecure_channel(target, options=options)
+
+
+def sync_channel(target: str, tls: ClientTls | None = None, **kwargs: object) -> grpc.Channel:
+    """A blocking channel (CLI, scripts) with the shared retry policy (TLS when configured)."""
+    tls = tls or ClientTls.from_env()
+    options = channel_options(**kwargs)  # type: ignore[arg-type]
+    if tls.enabled:
+        return grpc.secure_channel(target, tls.credentials(), options=options)
+    return grpc.insecure_channel(target, options=options)
 
 
 def wait_ready(channel: grpc.Channel, timeout_s: float = 10.0) -> None:

@@ -11,8 +11,10 @@ import asyncio
 import signal
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import grpc
 from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
@@ -63,10 +65,22 @@ async def create_server(
         health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME,
     ]
     reflection.enable_server_reflection(names, server)
-    port = server.add_insecure_port(f"{settings.host}:{settings.port}")
+    address = f"{settings.host}:{settings.port}"
+    if settings.tls_cert:
+        port = server.add_secure_port(address, server_credentials(settings))
+    else:
+        port = server.add_insecure_port(address)
     if port == 0:
         raise OSError(f"could not bind {settings.host}:{settings.port}")
     return server, port
+
+
+def server_credentials(settings: ServiceSettings) -> grpc.ServerCredentials:
+    """TLS from PEM files; with a CA bundle, clients must present a certificate (mutual TLS)."""
+    ca = Path(settings.tls_ca).read_bytes() if settings.tls_ca else None
+    return grpc.ssl_server_credentials(
+        [(Path(settings.tls_key).read_bytes(), Path(settings.tls_cert).read_bytes())],
+        root_certificates=ca, require_client_auth=ca is not None)
 
 
 async def set_serving(health_servicer: health.aio.HealthServicer, bindings: Sequence[ServiceBinding],

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pathlib import Path
+
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -29,6 +31,19 @@ class ServiceSettings(BaseSettings):
     max_message_bytes: int = Field(64 * 1024 * 1024, ge=1024 * 1024)
     shutdown_grace_s: float = Field(10.0, ge=0.0, description="In-flight RPCs get this long on SIGTERM.")
     max_concurrent_rpcs: int = Field(64, ge=1)
+    tls_cert: str = Field("", description="PEM certificate chain; with tls_key, the server speaks TLS only.")
+    tls_key: str = Field("", description="PEM private key for tls_cert.")
+    tls_ca: str = Field("", description="PEM CA bundle; when set, clients must present a certificate it signed.")
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> "ServiceSettings":
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise ValueError("tls_cert and tls_key go together: set both or neither")
+        for name in ("tls_cert", "tls_key", "tls_ca"):
+            path = getattr(self, name)
+            if path and not Path(path).is_file():
+                raise ValueError(f"{name}: no such file {path}")
+        return self
 
     @property
     def service_name(self) -> str:
