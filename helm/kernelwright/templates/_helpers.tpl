@@ -171,3 +171,14 @@ anthropic-api-key: {{ . | b64enc | quote }}
 openai-api-key: {{ . | b64enc | quote }}
 {{- end }}
 {{- end -}}
+
+{{/* probe action: dict tcp port */}}
+{{- define "kernelwright.probeAction" -}}
+{{- if .tcp -}}
+tcpSocket:
+  port: {{ .port }}
+{{- else -}}
+grpc:
+  port: {{ .port }}
+{{- end -}}
+{{- end -}}

@@ -23,8 +23,15 @@ and, for pools: gpuProduct sharedGpu runtimeClassName.
 {{- $dir := include "kernelwright.tlsDir" . -}}
 {{- $_ = set $d (print $p "TLS_CERT") (print $dir "/tls.crt") -}}
 {{- $_ = set $d (print $p "TLS_KEY") (print $dir "/tls.key") -}}
+{{- if $v.tls.requireClientCert -}}
 {{- $_ = set $d (print $p "TLS_CA") (print $dir "/ca.crt") -}}
+{{- end -}}
+{{- $_ = set $d "KW_CLIENT_TLS_CA" (print $dir "/ca.crt") -}}
+{{- $_ = set $d "KW_CLIENT_TLS_CERT" (print $dir "/tls.crt") -}}
+{{- $_ = set $d "KW_CLIENT_TLS_KEY" (print $dir "/tls.key") -}}
+{{- if gt ($v.tls.healthPort | int) 0 -}}
 {{- $_ = set $d (print $p "HEALTH_PORT") (toString $v.tls.healthPort) -}}
+{{- end -}}
 {{- end -}}
 {{- if eq .component "gpu-evaluator" -}}
 {{- $_ = set $d (print $p "POOL") .pool -}}
@@ -49,13 +56,17 @@ and, for pools: gpuProduct sharedGpu runtimeClassName.
 {{- if $v.archive.enabled -}}
 {{- $_ = set $d "KW_ARCHIVE_ADDR" (include "kernelwright.addr" (dict "root" $root "component" "archive" "port" 50055)) -}}
 {{- end -}}
-{{- if and $v.evaluator.enabled $v.evaluator.pools -}}
+{{- /* where the evaluator pools are (services/core/discovery.py) */ -}}
+{{- $_ = set $d (print $p "EVALUATOR_DISCOVERY") $v.evaluator.discovery -}}
+{{- if eq $v.evaluator.discovery "kubernetes" -}}
+{{- $_ = set $d (print $p "EVALUATOR_SELECTOR") (printf "app.kubernetes.io/instance=%s" $root.Release.Name) -}}
+{{- else if and $v.evaluator.enabled $v.evaluator.pools -}}
 {{- $pools := list -}}
 {{- range $v.evaluator.pools -}}
-{{- $pools = append $pools (printf "%s=%s" .name (include "kernelwright.addr" (dict "root" $root "component" "gpu-evaluator" "pool" .name "port" 50054))) -}}
+{{- $product := index (merge (dict) (default (dict) .nodeSelector) $v.evaluator.nodeSelector) "nvidia.com/gpu.product" -}}
+{{- $pools = append $pools (printf "%s@%s=%s" .name $product (include "kernelwright.addr" (dict "root" $root "component" "gpu-evaluator" "pool" .name "port" 50054))) -}}
 {{- end -}}
-{{- $_ = set $d "KW_GPU_EVALUATOR_ADDR" (include "kernelwright.addr" (dict "root" $root "component" "gpu-evaluator" "pool" (first $v.evaluator.pools).name "port" 50054)) -}}
-{{- $_ = set $d "KW_GPU_EVALUATOR_POOLS" (join "," $pools) -}}
+{{- $_ = set $d (print $p "EVALUATOR_POOLS") (join ";" $pools) -}}
 {{- end -}}
 {{- end -}}
 {{- range $k, $val := .svc.config -}}
@@ -71,7 +82,11 @@ and, for pools: gpuProduct sharedGpu runtimeClassName.
 {{- $name := include "kernelwright.componentName" . -}}
 {{- $prefix := include "kernelwright.envPrefix" .component -}}
 {{- $port := include "kernelwright.grpcPort" .component | int -}}
-{{- $probePort := ternary ($v.tls.healthPort | int) $port $v.tls.enabled -}}
+{{- /* TLS on: gRPC probes cannot speak TLS, so probe a plaintext health port when the services
+       have one (tls.healthPort > 0), else only check that the gRPC port accepts connections. */ -}}
+{{- $probePort := ternary ($v.tls.healthPort | int) $port (and $v.tls.enabled (gt ($v.tls.healthPort | int) 0)) -}}
+{{- $tcpProbe := and $v.tls.enabled (eq ($v.tls.healthPort | int) 0) -}}
+{{- $discovery := and (has .component (list "translator" "evolver")) (eq $v.evaluator.discovery "kubernetes") -}}
 {{- $metrics := ge ($v.common.metricsPort | int) 0 -}}
 {{- $isGpu := eq .component "gpu-evaluator" -}}
 {{- $llm := and (has .component (list "translator" "evolver")) (include "kernelwright.llmSecretName" $root) -}}
@@ -135,8 +150,14 @@ spec:
         {{- toYaml . | nindent 8 }}
         {{- end }}
     spec:
+      {{- if $discovery }}
+      # Watches gpu-evaluator pods (evaluator.discovery=kubernetes): needs its API token.
+      serviceAccountName: {{ include "kernelwright.fullname" $root }}-discovery
+      automountServiceAccountToken: true
+      {{- else }}
       serviceAccountName: {{ include "kernelwright.fullname" $root }}
       automountServiceAccountToken: false
+      {{- end }}
       enableServiceLinks: false
       terminationGracePeriodSeconds: {{ add ($v.common.shutdownGraceSeconds | int) 5 }}
       {{- with $v.imagePullSecrets }}
@@ -162,7 +183,7 @@ spec:
               containerPort: {{ $v.common.metricsPort }}
               protocol: TCP
             {{- end }}
-            {{- if $v.tls.enabled }}
+            {{- if and $v.tls.enabled (gt ($v.tls.healthPort | int) 0) }}
             - name: health
               containerPort: {{ $v.tls.healthPort }}
               protocol: TCP
@@ -199,15 +220,13 @@ spec:
           {{- end }}
           {{- if $isGpu }}
           startupProbe:
-            grpc:
-              port: {{ $probePort }}
+            {{- include "kernelwright.probeAction" (dict "tcp" $tcpProbe "port" $probePort) | nindent 12 }}
             periodSeconds: {{ $v.evaluator.startupProbe.periodSeconds }}
             failureThreshold: {{ $v.evaluator.startupProbe.failureThreshold }}
             timeoutSeconds: 5
           {{- end }}
           readinessProbe:
-            grpc:
-              port: {{ $probePort }}
+            {{- include "kernelwright.probeAction" (dict "tcp" $tcpProbe "port" $probePort) | nindent 12 }}
             {{- if not $isGpu }}
             initialDelaySeconds: 3
             {{- end }}
@@ -215,8 +234,7 @@ spec:
             timeoutSeconds: 5
             failureThreshold: 3
           livenessProbe:
-            grpc:
-              port: {{ $probePort }}
+            {{- include "kernelwright.probeAction" (dict "tcp" $tcpProbe "port" $probePort) | nindent 12 }}
             {{- if not $isGpu }}
             initialDelaySeconds: 15
             {{- end }}
