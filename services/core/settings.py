@@ -34,6 +34,8 @@ class ServiceSettings(BaseSettings):
     tls_cert: str = Field("", description="PEM certificate chain; with tls_key, the server speaks TLS only.")
     tls_key: str = Field("", description="PEM private key for tls_cert.")
     tls_ca: str = Field("", description="PEM CA bundle; when set, clients must present a certificate it signed.")
+    health_port: int = Field(0, ge=0, le=65535, description="With TLS on: a plaintext port serving only the "
+                             "health service, for Kubernetes gRPC probes (which cannot speak TLS); 0 = none.")
 
     @model_validator(mode="after")
     def _tls_pair(self) -> "ServiceSettings":

@@ -87,3 +87,33 @@ def test_half_a_tls_pair_is_refused_at_startup(tmp_path):
         ServiceSettings(tls_cert=str(cert))
     with pytest.raises(ValidationError, match="no such file"):
         ServiceSettings(tls_cert=str(tmp_path / "missing.pem"), tls_key=str(cert))
+
+
+async def test_plaintext_health_port_serves_only_health(pki):
+    import asyncio
+    import socket
+
+    from kernelwright.core.server import serve
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        health_port = s.getsockname()[1]
+    settings = ServiceSettings(port=0, host="127.0.0.1", tls_cert=str(pki / "server.pem"),
+                               tls_key=str(pki / "server.key"), health_port=health_port)
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(settings, [], stop_event=stop))
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{health_port}") as channel:
+            reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=10,
+                                                                    wait_for_ready=True)
+            assert reply.status == health_pb2.HealthCheckResponse.SERVING
+            from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+            stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+            with pytest.raises(grpc.aio.AioRpcError) as info:
+                async for _ in stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")])):
+                    pass
+            assert info.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    finally:
+        stop.set()
+        await task

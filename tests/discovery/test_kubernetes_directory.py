@@ -40,6 +40,8 @@ async def directory(emulator):
         d = make_directory(emulator, **kwargs)
         made.append(d)
         await d.start()
+        if d.synced:   # the first watch is open: later request counts start from a steady state
+            await emulator.await_request(lambda r: r.watch and r.status == 200, timeout=WAIT)
         return d
 
     yield start
