@@ -36,7 +36,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BeforeValidator, Field
@@ -54,7 +54,7 @@ COMPONENT_LABEL = "app.kubernetes.io/component"
 COMPONENT_VALUE = "gpu-evaluator"
 POOL_LABEL = "kernelwright.dev/evaluator-pool"
 PRODUCT_LABEL = "kernelwright.dev/gpu-product"
-SHARED_LABEL = "kernelwright.dev/gpu-shared"   # optional "true"; a -SHARED product suffix means the same
+SHARED_LABEL = "kernelwright.dev/shared-gpu"   # "true" (the chart sets it); a -SHARED product suffix means the same
 GRPC_PORT_NAME = "grpc"
 DEFAULT_GRPC_PORT = 50054
 SHARED_SUFFIX = "-SHARED"                       # GPU feature discovery's suffix for time-sliced GPUs
@@ -469,6 +469,7 @@ class KubernetesPoolDirectory(_DirectoryBase):
         await asyncio.to_thread(thread.join, self._connect_timeout_s + 5)
         if self._owns_client and self._api_client is not None:
             self._api_client.close()
+            self._api_client = None   # a later start() makes a fresh one
 
     # ---- watch thread -------------------------------------------------------------------
 

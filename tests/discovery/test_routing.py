@@ -128,7 +128,15 @@ def test_pools_from_pods_readiness_rules():
             _pod("c", "h100", ip="127.0.1.3", phase="Pending"), _pod("d", "h100", ip="", ready=True),
             _pod("e", "h100", ip="fd00::5", port=7000)]
     pool = pools_from_pods(pods)["h100"]
-    assert pool.endpoints == ("127.0.1.1:50054", "[fd00::5]:7000") and pool.pods == 5
+    assert pool.endpoints == ("127.0.1.1:50054", "[fd00::5]:7000") and pool.pods == 5 and not pool.shared
+
+
+def test_pools_from_pods_shared_by_suffix_or_label():
+    by_suffix = _pod("a", "t4", product="Tesla-T4-SHARED")
+    by_label = _pod("b", "h100")
+    by_label["metadata"]["labels"]["kernelwright.dev/shared-gpu"] = "true"
+    pools = pools_from_pods([by_suffix, by_label])
+    assert pools["t4"].shared and pools["h100"].shared
 
 
 # ---- choose_pool -----------------------------------------------------------------------------
