@@ -10,7 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from kernelwright.translator.proposers.base import ProposerConfigError
 
 ENV_PREFIX = "KW_TRANSLATOR_"
-DEFAULT_ANTHROPIC_MODEL = "claude-sonnet-4-5"
+DEFAULT_ANTHROPIC_MODEL = "claude-sonnet-4-6"
 
 
 class ProposerSettings(BaseSettings):
