@@ -115,8 +115,10 @@ def disable_dropout(model: torch.nn.Module) -> int:
     return n
 
 
-def synchronize() -> None:
-    torch.cuda.synchronize()
+def synchronize(device: torch.device) -> None:
+    """Wait for all work on the device (every stream); nothing to wait for on the CPU."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def run(fn: Callable[..., object], inputs: Sequence[object]) -> object:

@@ -154,7 +154,7 @@ def _correctness(ctx: WorkerContext, task: TaskState, runner: CandidateRunner, v
         runner.poison_outputs = True
         torch.manual_seed(spec.seed)
         actual = harness.run(runner, candidate_inputs)
-        torch.cuda.synchronize()
+        harness.synchronize(ctx.device)
         changed = harness.inputs_unchanged(inputs, candidate_inputs)
         if changed:
             _check(verdict, "inputs_unmodified", False, changed, seed=spec.seed, distribution=spec.distribution)

@@ -1,0 +1,124 @@
+"""The correctness stage's logic on the CPU, with candidates written as plain Python runners.
+
+The GPU suite runs the real candidates; these tests pin down that each dynamic check can fail:
+partial outputs, input overwrites, hard-coded sizes, lazy subclasses — and that an honest runner
+passes every trial.
+"""
+
+import textwrap
+
+import torch
+
+from kernelwright.common.v1 import verdict_pb2
+from kernelwright.gpu_evaluator import harness, pipeline
+from kernelwright.gpu_evaluator.runners import CandidateRunner
+
+V = verdict_pb2
+TASK = textwrap.dedent("""
+    import torch
+    class Model(torch.nn.Module):
+        def forward(self, x, y):
+            return torch.relu(x) * 2.0 + y
+    def get_inputs():
+        return [torch.randn(16, 32), torch.randn(16, 32)]
+    def get_init_inputs():
+        return []
+""")
+
+
+class Runner(CandidateRunner):
+    kernel_names = ["k"]
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __call__(self, x, y):
+        return self.fn(x, y)
+
+
+def _run(fn):
+    ctx = pipeline.WorkerContext(torch.device("cpu"), None, None)  # hardware/flusher unused here
+    task = ctx.task(TASK)
+    verdict = V.Verdict()
+    outcome = pipeline._correctness(ctx, task, Runner(fn), verdict, harness.trial_specs(5))
+    return outcome, verdict
+
+
+def honest(x, y):
+    return torch.clamp_min(x, 0) * 2 + y
+
+
+def test_honest_runner_passes_every_trial_including_varied_batch():
+    outcome, v = _run(honest)
+    assert outcome is None
+    names = [c.name for c in v.checks]
+    assert sum(n.startswith("correctness.trial-") for n in names) == 5
+    assert "correctness.shape_varied" in names and "inputs_unmodified" in names
+    assert all(c.passed for c in v.checks)
+
+
+def test_partial_output_is_wrong_answer_with_location():
+    def first_row_only(x, y):
+        out = torch.full_like(x, float("nan"))
+        out[0] = honest(x, y)[0]
+        return out
+
+    outcome, v = _run(first_row_only)
+    assert outcome == V.VERDICT_OUTCOME_WRONG_ANSWER
+    assert v.worst_mismatch.index[0] >= 1 and v.worst_mismatch.mismatched == 15 * 32
+
+
+def test_overwriting_inputs_is_caught():
+    def clobber(x, y):
+        out = honest(x, y)
+        y.zero_()
+        return out
+
+    outcome, v = _run(clobber)
+    assert outcome == V.VERDICT_OUTCOME_INPUTS_MODIFIED
+    assert any(c.name == "inputs_unmodified" and not c.passed for c in v.checks)
+
+
+def test_sizes_hard_coded_to_the_task_fail_the_varied_batch_trial():
+    def fixed(x, y):
+        out = torch.empty(16, 32)
+        out.copy_(honest(x[:16], y[:16]))
+        return out
+
+    outcome, v = _run(fixed)
+    assert outcome == V.VERDICT_OUTCOME_WRONG_ANSWER
+    failed = [c.name for c in v.checks if not c.passed]
+    assert failed == ["correctness.shape_varied"]
+
+
+def test_a_runner_tuned_to_one_value_range_fails_another_distribution():
+    def positive_inputs_only(x, y):
+        return x * 2.0 + y  # relu skipped: right only when x >= 0
+
+    outcome, v = _run(positive_inputs_only)
+    assert outcome == V.VERDICT_OUTCOME_WRONG_ANSWER
+
+
+def test_lazy_subclass_output_is_rejected():
+    class Lazy(torch.Tensor):
+        pass
+
+    outcome, v = _run(lambda x, y: honest(x, y).as_subclass(Lazy))
+    assert outcome == V.VERDICT_OUTCOME_WRONG_ANSWER
+    assert "plain torch.Tensor" in next(c.message for c in v.checks if not c.passed)
+
+
+def test_degenerate_task_is_detected():
+    ctx = pipeline.WorkerContext(torch.device("cpu"), None, None)
+    constant = TASK.replace("return torch.relu(x) * 2.0 + y", "return torch.zeros_like(x)")
+    assert ctx.task(constant).degenerate and not ctx.task(TASK).degenerate
+
+
+def test_stochastic_task_compares_with_dropout_off():
+    ctx = pipeline.WorkerContext(torch.device("cpu"), None, None)
+    dropout_task = TASK.replace(
+        "class Model(torch.nn.Module):\n    def forward(self, x, y):\n        return torch.relu(x) * 2.0 + y",
+        "class Model(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.drop = torch.nn.Dropout(0.5)\n    def forward(self, x, y):\n        return self.drop(x) + y")
+    state = ctx.task(dropout_task)
+    assert state.stochastic and not state.model.drop.training
