@@ -202,6 +202,8 @@ def test_unknown_proposer_and_fallback(monkeypatch):
     monkeypatch.delenv("KW_TRANSLATOR_ANTHROPIC_API_KEY", raising=False)
     with pytest.raises(ProposerConfigError, match="unknown proposer 'gpt9'"):
         make_proposer("gpt9", ProposerSettings())
+    monkeypatch.setattr(registry, "_FACTORIES", dict(registry._FACTORIES))
+    registry._FACTORIES.pop("builtin", None)
     with pytest.raises(ProposerConfigError, match="no 'builtin' proposer is registered"):
         make_proposer("anthropic", ProposerSettings(fallback_to_builtin=True))
 

@@ -33,6 +33,16 @@ register_proposer("anthropic", _anthropic)
 register_proposer("openai", _openai)
 
 
+def _builtin(settings: ProposerSettings) -> Proposer:
+    # Imported on use: the generator pulls in torch.fx, which the LLM paths do not need.
+    from kernelwright.translator.builtin.proposer import BuiltinProposer
+
+    return BuiltinProposer(settings)
+
+
+register_proposer("builtin", _builtin)
+
+
 def available_proposers() -> list[str]:
     return sorted(_FACTORIES)
 
