@@ -17,7 +17,7 @@ from torch.export.graph_signature import InputKind, OutputKind
 from torch.utils import _pytree as pytree
 
 from .fx_lowering import forward_input_names
-from .graph import (FunctionalGraph, ParamSource, Unsupported, drop_dead_pure_nodes, inline_tensor_constant,
+from .graph import (FunctionalGraph, ParamSource, Unsupported, drop_dead_pure_nodes, inline_tensor_constant, first_tensor_input,
                     order_placeholders, param_name)
 
 # runtime assertions export inserts about example metadata (device, dtype);
@@ -95,7 +95,7 @@ def lower_with_export(model: nn.Module, example_inputs: list[Any]) -> Functional
         env[node] = p
     training = g.placeholder("training")
     for node, value, origin in constants:
-        env[node] = inline_tensor_constant(g, value, origin)
+        env[node] = inline_tensor_constant(g, value, origin, first_tensor_input(inputs, [isinstance(t, torch.Tensor) for t in example_inputs]))
 
     output: Any = None
     for node in ep.graph.nodes:

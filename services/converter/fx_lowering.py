@@ -11,13 +11,14 @@ can fall back to ``torch.export``.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Sequence
 from typing import Any
 
 import torch
 import torch.fx as fx
 import torch.nn as nn
 
-from .graph import (FunctionalGraph, ParamSource, Unsupported, drop_dead_pure_nodes, inline_tensor_constant,
+from .graph import (FunctionalGraph, ParamSource, Unsupported, drop_dead_pure_nodes, inline_tensor_constant, first_tensor_input,
                     order_placeholders, param_name, safe_name)
 from .handlers import HANDLERS, HandlerContext
 
@@ -80,7 +81,8 @@ def _fetch_attr(model: nn.Module, target: str) -> Any:
     return obj
 
 
-def lower_with_fx(model: nn.Module, n_inputs: int) -> FunctionalGraph:
+def lower_with_fx(model: nn.Module, n_inputs: int, is_tensor: Sequence[bool] | None = None) -> FunctionalGraph:
+    """``is_tensor[i]``: whether forward input i is a tensor (constants built in forward follow its device)."""
     names = forward_input_names(model, n_inputs)
     sig = inspect.signature(model.forward)
     concrete = {}
@@ -127,7 +129,7 @@ def lower_with_fx(model: nn.Module, n_inputs: int) -> FunctionalGraph:
             value = _fetch_attr(model, node.target)
             if node.target.startswith("_tensor_constant") and node.target not in preexisting:
                 # fx stored a tensor the forward built from Python values
-                env[node] = inline_tensor_constant(g, value, node.target)
+                env[node] = inline_tensor_constant(g, value, node.target, first_tensor_input(inputs, is_tensor))
                 env[node]._rename("constant")
             else:
                 env[node] = low.tensor_arg(node.target, value)

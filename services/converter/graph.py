@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import keyword
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import torch.fx as fx
@@ -86,15 +87,28 @@ def drop_dead_pure_nodes(graph: fx.Graph) -> None:
 MAX_INLINE_NUMEL = 64
 
 
-def inline_tensor_constant(graph: fx.Graph, value, origin: str) -> fx.Node:
-    """Emit ``torch.tensor(<literal>, dtype=...)`` for a small tensor the task built in forward.
+def inline_tensor_constant(graph: fx.Graph, value, origin: str, device_of: fx.Node | None = None) -> fx.Node:
+    """Emit ``torch.tensor(<literal>, dtype=..., device=<input>.device)`` for a small tensor the task built in forward.
 
     Tracing evaluates e.g. ``torch.tensor(self.constant_value)`` once; writing the
-    value back as a literal keeps the code self-contained (same CPU placement as
-    the original expression).
+    value back as a literal keeps the code self-contained. Tracing runs on the CPU,
+    so where the constant was created is lost (SwinV2 builds one with
+    ``device=x.device``); placing it on the first tensor input's device is
+    equivalent either way: a 0-dim tensor promotes like a scalar on any device,
+    and a larger CPU constant mixed with CUDA tensors would have failed in the original.
     """
     import torch
 
     if value.numel() > MAX_INLINE_NUMEL or value.device.type not in ("cpu",) or value.requires_grad:
         raise Unsupported(f"tensor constant {origin} created inside forward ({list(value.shape)}) cannot be inlined")
-    return graph.call_function(torch.tensor, (value.tolist(),), {"dtype": value.dtype})
+    kwargs: dict = {"dtype": value.dtype}
+    if device_of is not None:
+        kwargs["device"] = graph.call_function(getattr, (device_of, "device"))
+    return graph.call_function(torch.tensor, (value.tolist(),), kwargs)
+
+
+def first_tensor_input(inputs: list[fx.Node], is_tensor: Sequence[bool] | None) -> fx.Node | None:
+    """The first placeholder whose example input is a tensor (None when unknown or none is)."""
+    if is_tensor is None:
+        return None
+    return next((node for node, t in zip(inputs, is_tensor) if t), None)

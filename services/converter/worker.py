@@ -123,7 +123,7 @@ def _convert(task_mod, source: str, task_name: str, model, meta_inputs, notes: l
         try:
             used_model = model
             if method == "fx":
-                fg = lower_with_fx(model, len(meta_inputs))
+                fg = lower_with_fx(model, len(meta_inputs), [isinstance(t, torch.Tensor) for t in meta_inputs])
             else:
                 try:
                     fg = lower_with_export(model, meta_inputs)

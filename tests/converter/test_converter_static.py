@@ -66,7 +66,8 @@ def _lower_in_process(src: str, method: str):
     torch.manual_seed(0)
     model = mod.Model(*mod.get_init_inputs())
     inputs = mod.get_inputs()
-    fg = lower_with_fx(model, len(inputs)) if method == "fx" else lower_with_export(model, inputs)
+    is_tensor = [isinstance(t, torch.Tensor) for t in inputs]
+    fg = lower_with_fx(model, len(inputs), is_tensor) if method == "fx" else lower_with_export(model, inputs)
     tree = check_task_source(src)
     code, ops = build_converted_file(src, "inproc", fg, "module_fn", model_class_node(tree), model)
     return mod, code, ops
@@ -127,3 +128,42 @@ def test_fx_rejects_lstm_and_export_takes_it():
     _, code, ops = _lower_in_process(LSTM, "export")
     assert "torch.ops.aten.lstm" in code and "lstm" in ops
     assert "device=x.device" in code
+
+
+FORWARD_CONSTANT = '''
+import torch
+import torch.nn as nn
+
+class Model(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(4))
+
+    def forward(self, n, x):
+        return torch.clamp(self.scale * x, max=torch.log(torch.tensor(1. / 0.01, device=x.device))) * n
+
+def get_inputs():
+    return [3, torch.randn(2, 4)]
+
+def get_init_inputs():
+    return []
+'''
+
+
+@pytest.mark.parametrize("method", ["fx", "export"])
+def test_constant_built_in_forward_follows_first_tensor_input_device(method):
+    # SwinV2 builds torch.tensor(..., device=x.device) in forward; tracing on the CPU
+    # loses the device, so the literal must take it from a tensor input (not from `n`).
+    import torch
+
+    mod, code, _ = _lower_in_process(FORWARD_CONSTANT, method)
+    assert "device=x.device" in code, code
+    assert "device=n.device" not in code
+    ns: dict = {}
+    exec(compile(code, "converted", "exec"), ns)
+    torch.manual_seed(0)
+    model = mod.Model()
+    x = torch.randn(2, 4) * 10
+    converted = ns["Model"](*mod.get_init_inputs())
+    converted.load_state_dict(model.state_dict())
+    torch.testing.assert_close(converted(3, x), model(3, x))
