@@ -57,6 +57,20 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--json", type=Path, help="also write the full verdict as JSON here")
     e.add_argument("--evaluator", help="gpu-evaluator address host:port (default: running mesh or in-process)")
 
+    t = sub.add_parser("translate", help="stage 2: a verified CUDA candidate for a task (proposers + evaluator)")
+    t.add_argument("task", type=Path, help="a KernelBench task file")
+    t.add_argument("--proposer", action="append", default=[], metavar="NAME",
+                   help="proposer to try, in order (repeatable); default: the translator's (builtin)")
+    t.add_argument("--max-attempts", type=int, default=0, help="bound on attempts (default: the translator's, 8)")
+    t.add_argument("--format", choices=["fast", "kernelbench"], default="", help="candidate format (default fast)")
+    t.add_argument("--gpu", default="", help="GPU model / evaluator pool to verify on, e.g. h100 (default: any)")
+    t.add_argument("--out", type=Path, default=Path("."), help="where to write <task>.cu + <task>.plan.json "
+                   "(or <task>_new.py); default: the current directory")
+    t.add_argument("--json", type=Path, help="also write the whole response (attempt log) as JSON here")
+    t.add_argument("--timeout", type=float, default=3600.0, help="seconds for the whole translation")
+    t.add_argument("--translator", help="translator address host:port (default: running mesh or in-process, "
+                   "with in-process converter and gpu-evaluator)")
+
     a = sub.add_parser("archive", help="stage 4 store: search, import, export, stats")
     a.add_argument("--archive", help="archive address host:port (default: running mesh or in-process)")
     asub = a.add_subparsers(dest="archive_command", required=True, metavar="ACTION")
@@ -95,6 +109,10 @@ def main(argv: list[str] | None = None) -> int:
             from kernelwright.cli.evaluate_cmd import run_evaluate
 
             return run_evaluate(args, console)
+        if args.command == "translate":
+            from kernelwright.cli.translate_cmd import run_translate
+
+            return run_translate(args, console)
         if args.command == "archive":
             from kernelwright.cli.archive_cmd import run_archive
 

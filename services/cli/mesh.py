@@ -16,8 +16,8 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-SERVICES = ("converter", "archive", "gpu-evaluator")  # implemented; the others arrive with their issues
-PLANNED = {"translator": 5, "evolver": 6}
+SERVICES = ("converter", "archive", "gpu-evaluator", "translator")  # implemented; the others arrive with their issues
+PLANNED = {"evolver": 6}
 
 
 def state_dir() -> Path:
@@ -77,8 +77,10 @@ def configured_address(service: str, explicit: str | None = None) -> str | None:
 class _BackgroundServer:
     """An asyncio gRPC server on its own thread, for the life of one CLI command."""
 
-    def __init__(self, service: str) -> None:
+    def __init__(self, service: str, build=None) -> None:
         self.service = service
+        # build(): async -> (settings, bindings, close); default: the service's own settings from the env.
+        self._build = build or (lambda: _build(service))
         self.port: int | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
@@ -110,7 +112,7 @@ class _BackgroundServer:
 
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        settings, bindings, close = await _build(self.service)
+        settings, bindings, close = await self._build()
         settings.port = 0
         settings.host = "127.0.0.1"
         server, self.port = await create_server(settings, bindings)
@@ -146,6 +148,13 @@ async def _build(service: str):
         settings = ArchiveSettings()
         servicer, services = bindings(settings)
         return settings, services, servicer.close
+    if service == "translator":
+        from kernelwright.translator.__main__ import bindings
+        from kernelwright.translator.settings import TranslatorSettings
+
+        settings = TranslatorSettings()
+        servicer, services = bindings(settings)
+        return settings, services, servicer.close
     raise ValueError(f"unknown service {service}")
 
 
@@ -162,3 +171,56 @@ def endpoint(service: str, explicit: str | None = None) -> Iterator[str]:
         yield address
     finally:
         server.stop()
+
+
+# Start order of a local mesh: a service comes after everything it calls (the evolver calls all).
+LOCAL_MESH_ORDER = ("converter", "archive", "gpu-evaluator", "translator", "evolver")
+
+
+@contextlib.contextmanager
+def _env_defaults(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables that are not set already; put everything back afterwards."""
+    added = [k for k in values if k not in os.environ]
+    for k in added:
+        os.environ[k] = values[k]
+    try:
+        yield
+    finally:
+        for k in added:
+            os.environ.pop(k, None)
+
+
+def _wiring(service: str, address: str) -> dict[str, str]:
+    """The settings that point the services started after ``service`` at it."""
+    env = {f"KW_{service.upper().replace('-', '_')}_ADDR": address}
+    if service == "gpu-evaluator":
+        for caller in ("TRANSLATOR", "EVOLVER"):
+            env[f"KW_{caller}_EVALUATOR_POOLS"] = f"local={address}"
+    if service in ("converter", "archive", "translator"):
+        env[f"KW_EVOLVER_{service.upper()}_ADDR"] = address
+    return env
+
+
+@contextlib.contextmanager
+def local_mesh(require: tuple[str, ...] = ()) -> Iterator[dict[str, str]]:
+    """Addresses of every implemented service for one command (``require``: those that must be).
+
+    Configured services (flag/env/mesh file) are used as they are; the rest start in-process on
+    free loopback ports, in dependency order, each wired to those before it through their ``KW_*``
+    settings (set only for the life of the mesh, and never over a value the user set).
+    """
+    wanted = [s for s in LOCAL_MESH_ORDER if s in SERVICES]
+    missing = [s for s in require if s not in SERVICES]
+    if missing:
+        raise RuntimeError(f"not implemented in this version: {', '.join(missing)}")
+    addresses: dict[str, str] = {}
+    with contextlib.ExitStack() as stack:
+        for service in wanted:
+            address = configured_address(service)
+            if address is None:
+                server = _BackgroundServer(service)
+                address = server.start()
+                stack.callback(server.stop)
+            addresses[service] = address
+            stack.enter_context(_env_defaults(_wiring(service, address)))
+        yield addresses
