@@ -94,7 +94,14 @@ class BudgetSpent(_message.Message):
     def __init__(self, candidates: _Optional[int] = ..., generations: _Optional[int] = ..., wall_seconds: _Optional[float] = ..., llm_cost_usd: _Optional[float] = ...) -> None: ...
 
 class Run(_message.Message):
-    __slots__ = ("id", "task", "budget", "spent", "state", "stage", "message", "best", "best_verdict", "created_at", "updated_at")
+    __slots__ = ("id", "task", "budget", "spent", "state", "stage", "message", "best", "best_verdict", "created_at", "updated_at", "target_pool", "proposers", "outcomes", "archived")
+    class OutcomesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
     ID_FIELD_NUMBER: _ClassVar[int]
     TASK_FIELD_NUMBER: _ClassVar[int]
     BUDGET_FIELD_NUMBER: _ClassVar[int]
@@ -106,6 +113,10 @@ class Run(_message.Message):
     BEST_VERDICT_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    TARGET_POOL_FIELD_NUMBER: _ClassVar[int]
+    PROPOSERS_FIELD_NUMBER: _ClassVar[int]
+    OUTCOMES_FIELD_NUMBER: _ClassVar[int]
+    ARCHIVED_FIELD_NUMBER: _ClassVar[int]
     id: str
     task: _task_pb2.Task
     budget: Budget
@@ -117,7 +128,11 @@ class Run(_message.Message):
     best_verdict: _verdict_pb2.Verdict
     created_at: _timestamp_pb2.Timestamp
     updated_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., task: _Optional[_Union[_task_pb2.Task, _Mapping]] = ..., budget: _Optional[_Union[Budget, _Mapping]] = ..., spent: _Optional[_Union[BudgetSpent, _Mapping]] = ..., state: _Optional[_Union[RunState, str]] = ..., stage: _Optional[_Union[Stage, str]] = ..., message: _Optional[str] = ..., best: _Optional[_Union[_kernel_pb2.KernelCandidate, _Mapping]] = ..., best_verdict: _Optional[_Union[_verdict_pb2.Verdict, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    target_pool: str
+    proposers: _containers.RepeatedCompositeFieldContainer[ProposerWeight]
+    outcomes: _containers.ScalarMap[str, int]
+    archived: bool
+    def __init__(self, id: _Optional[str] = ..., task: _Optional[_Union[_task_pb2.Task, _Mapping]] = ..., budget: _Optional[_Union[Budget, _Mapping]] = ..., spent: _Optional[_Union[BudgetSpent, _Mapping]] = ..., state: _Optional[_Union[RunState, str]] = ..., stage: _Optional[_Union[Stage, str]] = ..., message: _Optional[str] = ..., best: _Optional[_Union[_kernel_pb2.KernelCandidate, _Mapping]] = ..., best_verdict: _Optional[_Union[_verdict_pb2.Verdict, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., target_pool: _Optional[str] = ..., proposers: _Optional[_Iterable[_Union[ProposerWeight, _Mapping]]] = ..., outcomes: _Optional[_Mapping[str, int]] = ..., archived: _Optional[bool] = ...) -> None: ...
 
 class RunProgress(_message.Message):
     __slots__ = ("run_id", "stage", "generation", "candidates_evaluated", "outcomes", "best_speedup_vs_eager", "best_speedup_vs_compile", "llm_cost_usd", "state", "message")

@@ -66,8 +66,12 @@ class EvolverServiceServicer:
 
     def StartRun(self, request, context):
         """Starts a run and returns at once. Errors:
-        INVALID_ARGUMENT     missing task, a budget that is zero or out of range, unknown proposer.
-        RESOURCE_EXHAUSTED   too many active runs; retry later.
+        INVALID_ARGUMENT     missing task, a budget that is zero or out of range, unknown proposer,
+        a negative proposer weight or no proposer with a positive weight.
+        FAILED_PRECONDITION  a named proposer lacks its setting (API key, base URL): the message names it.
+        RESOURCE_EXHAUSTED   too many queued runs; retry after the `retry-after-ms` trailing metadata.
+        A task that fails stage 1, or candidates that all fail, end the run in RUN_STATE_FAILED with a
+        reason in Run.message: outcomes are data, never errors.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -1,0 +1,399 @@
+"""One run, start to end: convert (stage 1) -> translate (stage 2) -> evolve (stage 3) -> archive (stage 4).
+
+Re-entrant by design: everything a run learns is in the store before it is acted on, so executing a
+run again after a crash skips what is done (the conversion, the seeding), re-sends candidates that
+were proposed but have no verdict yet, rebuilds the population from the stored verdicts, and goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from grpc import aio
+
+from kernelwright.archive.v1 import archive_pb2, archive_pb2_grpc
+from kernelwright.common.v1 import kernel_pb2, task_pb2, verdict_pb2
+from kernelwright.converter.v1 import converter_pb2, converter_pb2_grpc
+from kernelwright.core.errors import ServiceError
+from kernelwright.core.logger import get_logger
+from kernelwright.evolver.budget import BudgetTracker
+from kernelwright.evolver.dispatcher import EvaluatorDispatcher, EvaluatorRefused
+from kernelwright.evolver.ensemble import SUPPORTS_PARENTS, Ensemble
+from kernelwright.evolver.population import Elite, Population
+from kernelwright.evolver.settings import EvolverSettings
+from kernelwright.evolver.stages import Channels, StageUnavailable, call_with_retry, resolve_address, source_hash
+from kernelwright.evolver.store import RunRecord, RunStore
+from kernelwright.evolver.v1 import evolver_pb2 as pb
+from kernelwright.gpu_evaluator.pool import candidate_id
+from kernelwright.translator.proposers import Attempt, ProposalRequest, ProposerSettings, SteppingStone
+
+log = get_logger("kernelwright.evolver.run")
+FORMATS = {"fast": kernel_pb2.CANDIDATE_FORMAT_FAST, "kernelbench": kernel_pb2.CANDIDATE_FORMAT_KERNELBENCH}
+_CONVERTED = (converter_pb2.CONVERSION_OUTCOME_VALIDATED, converter_pb2.CONVERSION_OUTCOME_NOT_VALIDATED)
+
+
+class RunFailed(Exception):
+    """The run cannot go on; the message is the run's final reason."""
+
+
+@dataclass
+class _Context:
+    record: RunRecord
+    tracker: BudgetTracker
+    ensemble: Ensemble
+    program: task_pb2.FunctionalProgram = field(default_factory=task_pb2.FunctionalProgram)
+    population: Population = field(default_factory=Population)
+    known: set[str] = field(default_factory=set)
+    history: list[Attempt] = field(default_factory=list)   # recent evaluated candidates, for feedback
+    stones: list[SteppingStone] = field(default_factory=list)
+    proposer_problems: int = 0
+
+    @property
+    def run_id(self) -> str:
+        return self.record.id
+
+
+class RunExecutor:
+    def __init__(self, settings: EvolverSettings, store: RunStore, dispatcher: EvaluatorDispatcher,
+                 channels: Channels, publish: Callable[[str], None],
+                 proposer_settings: ProposerSettings | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.dispatcher = dispatcher
+        self.channels = channels
+        self.publish = publish
+        self.proposer_settings = proposer_settings
+        self._convert_locks: dict[str, asyncio.Lock] = {}
+
+    # -- the run ----------------------------------------------------------------------------------
+    async def execute(self, run_id: str) -> None:
+        record = self.store.get_run(run_id)
+        if record is None or record.final:
+            return
+        self.store.update_run(run_id, state=pb.RUN_STATE_RUNNING)
+        self.publish(run_id)
+        try:
+            ensemble = Ensemble(record.proposers, self.proposer_settings)
+            ctx = _Context(record, BudgetTracker(record.budget, record.spent), ensemble)
+            await self._run(ctx)
+        except (RunFailed, EvaluatorRefused, ServiceError) as exc:
+            self._finish(run_id, pb.RUN_STATE_FAILED, str(exc))
+
+    async def _run(self, ctx: _Context) -> None:
+        ctx.program = ctx.record.program or await self._convert(ctx)
+        for c in self.store.candidates(ctx.run_id):
+            ctx.known.add(c.candidate.id)
+            if c.verdict is not None:
+                ctx.population.add(c.candidate, c.verdict)
+                ctx.history = (ctx.history + [Attempt(c.candidate, c.verdict)])[-4:]
+        pending = [c.candidate for c in self.store.candidates(ctx.run_id, pending_only=True)]
+        if pending:
+            log.info("resuming candidates without a verdict", run=ctx.run_id, count=len(pending))
+        stop = await self._evaluate(ctx, pending)
+        if not ctx.record.seeded and not stop:
+            self._stage(ctx, pb.STAGE_TRANSLATE)
+            stop = await self._seed(ctx)
+            self.store.update_run(ctx.run_id, seeded=True)
+        if not stop:
+            self._stage(ctx, pb.STAGE_EVOLVE)
+            stop = await self._evolve(ctx)
+        self._stage(ctx, pb.STAGE_ARCHIVE)
+        best = ctx.population.best()
+        if best is None:
+            counts = self.store.outcome_counts(ctx.run_id)
+            detail = ", ".join(f"{k.removeprefix('VERDICT_OUTCOME_')}: {v}" for k, v in sorted(counts.items()))
+            problems = f"; {ctx.proposer_problems} proposer problems" if ctx.proposer_problems else ""
+            self._finish(ctx.run_id, pb.RUN_STATE_FAILED,
+                         f"no verified candidate: {sum(counts.values())} evaluated ({detail or 'none'}){problems}; "
+                         f"stopped: {stop}")
+            return
+        note = await self.archive(ctx.record, ctx.program, ctx.population)
+        t = best.verdict.timings
+        self._finish(ctx.run_id, pb.RUN_STATE_SUCCEEDED,
+                     f"best {best.candidate.id[:12]}: {t.speedup_vs_eager:.3g}x vs eager, "
+                     f"{t.speedup_vs_compile:.3g}x vs compile; stopped: {stop}{note}")
+
+    def _stage(self, ctx: _Context, stage: int) -> None:
+        self.store.update_run(ctx.run_id, stage=stage, spent=ctx.tracker.tick())
+        self.publish(ctx.run_id)
+
+    def _finish(self, run_id: str, state: int, message: str) -> None:
+        if self.store.finish_run_if_active(run_id, state, message):
+            log.info("run ended", run=run_id, state=pb.RunState.Name(state), message=message)
+        self.publish(run_id)
+
+    # -- stage 1 ----------------------------------------------------------------------------------
+    async def _convert(self, ctx: _Context) -> task_pb2.FunctionalProgram:
+        self._stage(ctx, pb.STAGE_CONVERT)
+        key = source_hash(ctx.record.task.source)
+        # One conversion per distinct source at a time: 50 runs of one task convert it once.
+        async with self._convert_locks.setdefault(key, asyncio.Lock()):
+            program = self.store.conversion(key)
+            if program is None:
+                program = await self._call_converter(ctx.record.task)
+                self.store.save_conversion(key, program)
+        self.store.update_run(ctx.run_id, program=program)
+        return program
+
+    async def _call_converter(self, task: task_pb2.Task) -> task_pb2.FunctionalProgram:
+        address = resolve_address("converter", self.settings.converter_addr)
+        if not address:
+            raise RunFailed("stage 1: no converter address (set KW_EVOLVER_CONVERTER_ADDR or run `kernelwright up`)")
+        stub = converter_pb2_grpc.ConverterServiceStub(self.channels.get(address))
+        request = converter_pb2.ConvertRequest(task=task, validation=converter_pb2.ValidationOptions(
+            trials=self.settings.convert_trials, device=self.settings.convert_device))
+        try:
+            reply = await call_with_retry("converter", lambda: stub.Convert(request), self.settings.stage_deadline_s)
+        except aio.AioRpcError as exc:
+            raise RunFailed(f"stage 1 refused the task: {exc.code().name}: {exc.details()}") from exc
+        except StageUnavailable as exc:
+            raise RunFailed(f"stage 1: {exc}") from exc
+        outcome = reply.verdict.outcome
+        if outcome not in _CONVERTED or not reply.HasField("program"):
+            raise RunFailed(f"stage 1 failed: {converter_pb2.ConversionOutcome.Name(outcome)}: {reply.verdict.message}")
+        return reply.program
+
+    # -- evaluation -------------------------------------------------------------------------------
+    def _admit(self, ctx: _Context, generation: int, items: list[tuple[kernel_pb2.KernelCandidate, str]]
+               ) -> list[kernel_pb2.KernelCandidate]:
+        """Store new candidates (pending) within the candidate budget; returns those to evaluate."""
+        fresh: list[tuple[kernel_pb2.KernelCandidate, str]] = []
+        for candidate, operator in items:
+            if not candidate.HasField("program"):
+                candidate.program.CopyFrom(ctx.program)
+            candidate.id = candidate_id(candidate)
+            if candidate.id not in ctx.known and candidate.id not in {c.id for c, _ in fresh}:
+                fresh.append((candidate, operator))
+        fresh = fresh[:ctx.tracker.candidates_left()]
+        added = self.store.add_candidates(ctx.run_id, generation, fresh)
+        ctx.known.update(c.id for c in added)
+        for _ in added:
+            ctx.tracker.charge_candidate()
+        self.store.update_run(ctx.run_id, spent=ctx.tracker.tick())
+        return added
+
+    async def _evaluate(self, ctx: _Context, candidates: list[kernel_pb2.KernelCandidate]) -> str:
+        """Evaluate concurrently (the dispatcher spreads them); empty, or why the run must stop."""
+        if not candidates:
+            return ""
+        try:
+            async with asyncio.timeout(ctx.tracker.wall_left()):
+                try:
+                    async with asyncio.TaskGroup() as group:
+                        for candidate in candidates:
+                            group.create_task(self._evaluate_one(ctx, candidate))
+                except ExceptionGroup as group_error:
+                    # The first failure ends the run (e.g. EvaluatorRefused); the others were cancelled.
+                    raise group_error.exceptions[0] from None
+        except TimeoutError:
+            return f"wall-time budget spent ({ctx.tracker.budget.max_wall_seconds:g} s)"
+        return ""
+
+    async def _evaluate_one(self, ctx: _Context, candidate: kernel_pb2.KernelCandidate) -> None:
+        verdict = await self.dispatcher.evaluate(ctx.run_id, ctx.record.target_pool, ctx.record.task, candidate)
+        self._record(ctx, candidate, verdict)
+
+    def _record(self, ctx: _Context, candidate: kernel_pb2.KernelCandidate, verdict: verdict_pb2.Verdict) -> None:
+        verdict.candidate_id = verdict.candidate_id or candidate.id
+        improved = ctx.population.add(candidate, verdict)
+        best = ctx.population.best()
+        best_id = best.candidate.id if improved and best is not None and best.candidate.id == candidate.id else None
+        self.store.record_verdict(ctx.run_id, candidate.id, verdict, ctx.tracker.tick(), best_id)
+        ctx.history = (ctx.history + [Attempt(candidate, verdict)])[-4:]
+        self.publish(ctx.run_id)
+
+    # -- stage 2 ----------------------------------------------------------------------------------
+    async def _seed(self, ctx: _Context) -> str:
+        ctx.stones, direct = await self._stepping_stones(ctx)
+        items = [(c, "archive") for c in direct]
+        if self.settings.translator_addr:
+            items += await self._translate_remote(ctx)
+        rng = random.Random(f"{ctx.run_id}:seed")
+        calls = [(name, "translate", self._request(ctx, []))
+                 for name in ctx.ensemble.weights if ctx.tracker.cost_left() > 0 or name == "builtin"]
+        rng.shuffle(calls)
+        items += await self._propose(ctx, calls)
+        return await self._evaluate(ctx, self._admit(ctx, 0, items))
+
+    async def _stepping_stones(self, ctx: _Context) -> tuple[list[SteppingStone], list[kernel_pb2.KernelCandidate]]:
+        address = resolve_address("archive", self.settings.archive_addr)
+        if not address or not self.settings.stepping_stones:
+            return [], []
+        stub = archive_pb2_grpc.ArchiveServiceStub(self.channels.get(address))
+        request = archive_pb2.SearchRequest(ops=list(ctx.program.ops), inputs=list(ctx.program.inputs),
+                                            functional_source=ctx.program.source, limit=self.settings.stepping_stones)
+        try:
+            reply = await call_with_retry("archive", lambda: stub.Search(request, timeout=30),
+                                          min(30.0, self.settings.stage_deadline_s))
+        except (aio.AioRpcError, StageUnavailable) as exc:
+            # Stepping stones help; they are not required. The run goes on without them.
+            log.warning("no stepping stones", run=ctx.run_id, reason=str(exc)[:200])
+            return [], []
+        stones, direct = [], []
+        signature = "+".join(ctx.program.ops)
+        for hit in reply.hits:
+            e = hit.entry
+            stones.append(SteppingStone(e.cuda_source, e.speedup_eager, f"{e.task_name} ({e.op_signature})"))
+            # A kernel of the very same computation in the self-contained format can be tried as is.
+            if (e.op_signature == signature and e.format == kernel_pb2.CANDIDATE_FORMAT_KERNELBENCH
+                    and "ModelNew" in e.cuda_source):
+                direct.append(kernel_pb2.KernelCandidate(format=e.format, kernelbench_source=e.cuda_source,
+                                                         proposer=f"archive:{e.id}"))
+        return stones, direct
+
+    async def _translate_remote(self, ctx: _Context) -> list[tuple[kernel_pb2.KernelCandidate, str]]:
+        """Stage 2 through the translator service; its attempts are recorded (already evaluated)."""
+        from kernelwright.translator.v1 import translator_pb2, translator_pb2_grpc
+
+        stub = translator_pb2_grpc.TranslatorServiceStub(self.channels.get(self.settings.translator_addr))
+        request = translator_pb2.TranslateRequest(
+            task=ctx.record.task, program=ctx.program, proposers=list(ctx.ensemble.weights),
+            max_attempts=min(ctx.tracker.candidates_left(), 8), target_gpu=ctx.record.target_pool,
+            format=FORMATS[self.settings.candidate_format])
+        try:
+            reply = await call_with_retry("translator", lambda: stub.Translate(request),
+                                          self.settings.stage_deadline_s)
+        except (aio.AioRpcError, StageUnavailable) as exc:
+            log.warning("translator failed; seeding in-process", run=ctx.run_id, reason=str(exc)[:200])
+            return []
+        for attempt in reply.attempts:
+            added = self._admit(ctx, 0, [(attempt.candidate, "translate")])
+            if added:
+                self._record(ctx, added[0], attempt.verdict)
+        return []
+
+    # -- stage 3 ----------------------------------------------------------------------------------
+    async def _evolve(self, ctx: _Context) -> str:
+        stale = 0
+        while True:
+            why = ctx.tracker.exhausted()
+            if why:
+                return why
+            generation = ctx.tracker.spent.generations + 1
+            items = await self._propose(ctx, self._breed(ctx, generation))
+            added = self._admit(ctx, generation, items)
+            ctx.tracker.spent.generations = generation
+            self.store.update_run(ctx.run_id, spent=ctx.tracker.tick())
+            self.publish(ctx.run_id)
+            if not added:
+                stale += 1
+                if stale >= self.settings.stale_generations:
+                    return f"converged: no new candidate in {stale} generations"
+                continue
+            stale = 0
+            why = await self._evaluate(ctx, added)
+            if why:
+                return why
+
+    def _breed(self, ctx: _Context, generation: int) -> list[tuple[str, str, ProposalRequest]]:
+        """Proposer calls for one generation: mutation, crossover, schedule search, or (no parent yet)
+        a fresh translation with the recent failures as feedback."""
+        rng = random.Random(f"{ctx.run_id}:{generation}")
+        s = self.settings
+        calls = []
+        for _ in range(s.offspring_per_generation):
+            free_only = ctx.tracker.cost_left() <= 0
+            if not len(ctx.population):
+                name = ctx.ensemble.choose(rng, free_only=free_only)
+                if name:
+                    calls.append((name, "retranslate", self._request(ctx, list(ctx.history))))
+                continue
+            r = rng.random()
+            parent = ctx.population.select(rng)
+            pair = ctx.population.select_pair(rng)
+            if r < s.schedule_search_rate and parent.candidate.schedule and ctx.ensemble.has("builtin"):
+                calls.append(("builtin", "schedule", self._request(ctx, [_attempt(parent)])))
+            elif r < s.schedule_search_rate + s.crossover_rate and pair is not None:
+                name = ctx.ensemble.choose(rng, free_only=free_only)
+                if name:
+                    history = [_attempt(pair[0]), _attempt(pair[1])]
+                    calls.append((name, "crossover", self._request(ctx, history, parents=history)))
+            else:
+                name = ctx.ensemble.choose(rng, free_only=free_only)
+                if name:
+                    calls.append((name, "mutate", self._request(ctx, [_attempt(parent)])))
+        return calls
+
+    def _request(self, ctx: _Context, history: list[Attempt], parents: list[Attempt] | None = None) -> ProposalRequest:
+        kwargs = {}
+        if parents is not None and SUPPORTS_PARENTS:
+            kwargs["parents"] = parents
+        return ProposalRequest(
+            task_name=ctx.record.task.name, task_source=ctx.record.task.source, functional_source=ctx.program.source,
+            format=FORMATS[self.settings.candidate_format], ops=list(ctx.program.ops),
+            input_specs=list(ctx.program.inputs), target_gpu=ctx.record.target_pool, stepping_stones=ctx.stones,
+            history=history, parameter_names=None, program=ctx.program, **kwargs)
+
+    async def _propose(self, ctx: _Context, calls: list[tuple[str, str, ProposalRequest]]
+                       ) -> list[tuple[kernel_pb2.KernelCandidate, str]]:
+        """Run proposer calls (a few at a time); each call contributes at most its share of new candidates."""
+        if not calls:
+            return []
+        share = max(1, math.ceil(self.settings.offspring_per_generation / len(calls)))
+        gate = asyncio.Semaphore(4)
+
+        async def one(name: str, operator: str, request: ProposalRequest):
+            async with gate:
+                if name != "builtin" and ctx.tracker.cost_left() <= 0:
+                    return []
+                try:
+                    result = await ctx.ensemble.proposers[name].propose(request)
+                except Exception as exc:  # noqa: BLE001 - a failing proposer costs a turn, not the run
+                    ctx.proposer_problems += 1
+                    log.warning("proposer failed", run=ctx.run_id, proposer=name, error=str(exc)[:200])
+                    return []
+            ctx.tracker.charge_cost(result.usage.cost_usd)
+            ctx.proposer_problems += len(result.problems)
+            parent_ids = [a.candidate.id for a in request.history if a.candidate.id]
+            out = []
+            for c in result.candidates:
+                c.proposer = c.proposer or name
+                if not c.parent_ids and operator not in ("translate", "retranslate"):
+                    c.parent_ids.extend(parent_ids)
+                c.id = candidate_id(c)
+                if c.id not in ctx.known:
+                    out.append((c, operator))
+            return out[:share]
+
+        results = await asyncio.gather(*(one(*call) for call in calls))
+        return [item for result in results for item in result]
+
+    # -- stage 4 ----------------------------------------------------------------------------------
+    async def archive(self, record: RunRecord, program: task_pb2.FunctionalProgram, population: Population) -> str:
+        """Write the winner and a few other cell elites (stepping stones); returns a note for the message."""
+        address = resolve_address("archive", self.settings.archive_addr)
+        if not address:
+            return "; not archived: no archive address"
+        stub = archive_pb2_grpc.ArchiveServiceStub(self.channels.get(address))
+        elites = population.elites()[: 1 + self.settings.archive_elites]
+        try:
+            for elite in elites:
+                entry = archive_entry(record.task, program, elite)
+                await call_with_retry("archive", lambda e=entry: stub.PutEntry(archive_pb2.PutEntryRequest(entry=e)),
+                                      self.settings.stage_deadline_s)
+        except (aio.AioRpcError, StageUnavailable) as exc:
+            log.warning("archive write failed; will retry on restart", run=record.id, reason=str(exc)[:200])
+            return f"; archive write pending ({str(exc)[:120]})"
+        self.store.update_run(record.id, archived=True)
+        return f"; archived {len(elites)}"
+
+
+def _attempt(elite: Elite) -> Attempt:
+    return Attempt(elite.candidate, elite.verdict)
+
+
+def archive_entry(task: task_pb2.Task, program: task_pb2.FunctionalProgram, elite: Elite) -> archive_pb2.ArchiveEntry:
+    c, v = elite.candidate, elite.verdict
+    t = v.timings
+    return archive_pb2.ArchiveEntry(
+        task_name=task.name or "task", op_signature="+".join(program.ops), level=task.level, task_id=task.task_id,
+        ops=list(program.ops), inputs=list(program.inputs), module_source=task.source,
+        functional_source=program.source, cuda_source=c.cuda_source or c.kernelbench_source, format=c.format,
+        correct=True, verified=True, max_abs_error=v.max_abs_error, max_rel_error=v.max_rel_error,
+        runtime_ms=t.candidate.median_ms, eager_ms=t.eager.median_ms, compile_ms=t.compiled.median_ms,
+        speedup_eager=t.speedup_vs_eager, speedup_compile=t.speedup_vs_compile, hardware=v.hardware,
+        parent_ids=list(c.parent_ids), provenance="kernelwright", torch_profile=v.profile.text)
