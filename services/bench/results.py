@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # Run outcomes recorded in ``TaskResult.outcome``. The first three are the evolver's final states;
-# ERROR is infrastructure (evolver unreachable, StartRun refused): such tasks are retried on --resume.
+# ERROR is infrastructure (evolver unreachable, StartRun refused). --resume runs ERROR and
+# CANCELLED tasks again: neither says what the task can do.
 SUCCEEDED = "SUCCEEDED"
 FAILED = "FAILED"
 CANCELLED = "CANCELLED"
 ERROR = "ERROR"
 FINAL_OUTCOMES = (SUCCEEDED, FAILED, CANCELLED)
+DONE_OUTCOMES = (SUCCEEDED, FAILED)
 
 
 @dataclass
@@ -107,7 +109,7 @@ def latest_by_task(results: Iterable[TaskResult]) -> list[TaskResult]:
 
 
 def done_keys(path: Path) -> set[str]:
-    """Tasks with a final outcome in ``path``: what --resume skips (ERROR rows are retried)."""
+    """Tasks whose latest result in ``path`` is done: what --resume skips (ERROR, CANCELLED run again)."""
     if not path.is_file():
         return set()
-    return {r.key for r in read_results(path) if r.outcome in FINAL_OUTCOMES}
+    return {r.key for r in latest_by_task(read_results(path)) if r.outcome in DONE_OUTCOMES}

@@ -51,7 +51,8 @@ def start_request(task: task_pb2.Task, options: RunOptions, request_id: str = ""
 
 
 def run_task(stub: evolver_pb2_grpc.EvolverServiceStub, task: task_pb2.Task, options: RunOptions,
-             on_progress: ProgressCallback | None = None, request_id: str = "") -> RunOutcome:
+             on_progress: ProgressCallback | None = None, request_id: str = "",
+             on_started: Callable[[str], None] | None = None) -> RunOutcome:
     """Start a run and follow it to its end. StartRun errors (bad task/budget, unavailable) propagate.
 
     If the watch stream breaks (the evolver restarted; it resumes runs), the watch is re-opened
@@ -59,6 +60,8 @@ def run_task(stub: evolver_pb2_grpc.EvolverServiceStub, task: task_pb2.Task, opt
     """
     start = time.monotonic()
     run_id = stub.StartRun(start_request(task, options, request_id), timeout=60).run_id
+    if on_started:
+        on_started(run_id)
     events: list[evolver_pb2.RunProgress] = []
     try:
         while True:

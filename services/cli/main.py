@@ -71,6 +71,11 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--translator", help="translator address host:port (default: running mesh or in-process, "
                    "with in-process converter and gpu-evaluator)")
 
+    from kernelwright.cli import bench_cmd, optimize_cmd
+
+    optimize_cmd.add_arguments(sub)
+    bench_cmd.add_arguments(sub)
+
     a = sub.add_parser("archive", help="stage 4 store: search, import, export, stats")
     a.add_argument("--archive", help="archive address host:port (default: running mesh or in-process)")
     asub = a.add_subparsers(dest="archive_command", required=True, metavar="ACTION")
@@ -113,6 +118,14 @@ def main(argv: list[str] | None = None) -> int:
             from kernelwright.cli.translate_cmd import run_translate
 
             return run_translate(args, console)
+        if args.command == "optimize":
+            from kernelwright.cli.optimize_cmd import run_optimize
+
+            return run_optimize(args, console, err_console)
+        if args.command == "bench":
+            from kernelwright.cli.bench_cmd import run_bench
+
+            return run_bench(args, console, err_console)
         if args.command == "archive":
             from kernelwright.cli.archive_cmd import run_archive
 

@@ -1,6 +1,6 @@
 """The JSONL results file: append, read back, torn lines, resume keys, latest-wins."""
 
-from kernelwright.bench.results import ResultsWriter, TaskResult, done_keys, latest_by_task, read_results
+from kernelwright.bench.results import CANCELLED, ResultsWriter, TaskResult, done_keys, latest_by_task, read_results
 
 from .helpers import error, failed, ok
 
@@ -30,13 +30,14 @@ def test_unknown_fields_from_a_newer_version_are_ignored(tmp_path):
     assert r == TaskResult(task="a", level=1, correct=True, outcome="SUCCEEDED")
 
 
-def test_done_keys_skip_final_outcomes_but_retry_errors(tmp_path):
+def test_done_keys_skip_finished_tasks_but_retry_errors_and_cancelled(tmp_path):
     path = tmp_path / "results.jsonl"
     assert done_keys(path) == set()
     w = ResultsWriter(path)
-    for r in (ok("a", 1, 2.0, 1.5), failed("b", 2), error("c", 3)):
+    cancelled = TaskResult(task="d", level=1, outcome=CANCELLED)
+    for r in (ok("a", 1, 2.0, 1.5), failed("b", 2), error("c", 3), cancelled, error("e", 1), ok("e", 1, 1.0, 1.0)):
         w.append(r)
-    assert done_keys(path) == {"1/a", "2/b"}
+    assert done_keys(path) == {"1/a", "2/b", "1/e"}
 
 
 def test_latest_result_per_task_wins_in_first_seen_order():
