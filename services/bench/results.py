@@ -76,6 +76,16 @@ class ResultsWriter:
         self.path = path
         self._lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._end_torn_line()
+
+    def _end_torn_line(self) -> None:
+        """A crash can leave a last line without its newline; end it so the next line stands alone."""
+        if not self.path.is_file() or self.path.stat().st_size == 0:
+            return
+        with open(self.path, "rb+") as f:
+            f.seek(-1, os.SEEK_END)
+            if f.read(1) != b"\n":
+                f.write(b"\n")
 
     def append(self, result: TaskResult) -> None:
         line = result.to_json() + "\n"

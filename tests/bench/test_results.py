@@ -21,6 +21,8 @@ def test_a_torn_last_line_is_skipped(tmp_path):
     with open(path, "a") as f:
         f.write('{"task": "b", "lev')  # what a crash mid-write leaves
     assert [r.task for r in read_results(path)] == ["a"]
+    ResultsWriter(path).append(ok("c", 1, 1.0, 1.0))  # appending after the crash starts a fresh line
+    assert [r.task for r in read_results(path)] == ["a", "c"]
 
 
 def test_unknown_fields_from_a_newer_version_are_ignored(tmp_path):
