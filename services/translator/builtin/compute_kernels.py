@@ -164,9 +164,13 @@ def _check_prefix(prefix: str) -> None:
         raise ValueError(f"prefix must be a C identifier, got {prefix!r}")
 
 
+# Guarded: several emitted pieces may share one translation unit.
 _COMMON_DEVICE = r"""
+#ifndef KW_COMPUTE_COMMON_DEVICE
+#define KW_COMPUTE_COMMON_DEVICE
 __device__ __forceinline__ long long kw_min_ll(long long a, long long b) { return a < b ? a : b; }
 __device__ __forceinline__ long long kw_max_ll(long long a, long long b) { return a > b ? a : b; }
+#endif
 """
 
 # ---------------------------------------------------------------------------------------------
