@@ -61,7 +61,9 @@ def test_up_starts_all_services_and_ctrl_c_stops_them(isolated):
         else:
             pytest.fail("up ended early:\n" + "".join(lines))
         mesh = json.loads((isolated / "state" / "mesh.json").read_text())
-        assert set(mesh["services"]) == {"converter", "archive", "gpu-evaluator"}
+        from kernelwright.cli.mesh import SERVICES
+
+        assert set(mesh["services"]) == set(SERVICES)   # every implemented service
 
         import grpc
         from grpc_health.v1 import health_pb2, health_pb2_grpc
