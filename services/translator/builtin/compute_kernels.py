@@ -226,6 +226,29 @@ extern "C" __global__ void __launch_bounds__(PREFIX_NT) PREFIX_gemm(
                 for (int c = 0; c < PREFIX_RN; ++c) acc[r][c] = 0.0f;
             float a_reg[PREFIX_A_PER_T];
             float b_reg[PREFIX_B_PER_T];
+            // Each thread always loads the same (row, k-offset) slots of a tile: set their pointers once.
+            const float* a_ptr[PREFIX_A_PER_T];
+            const float* b_ptr[PREFIX_B_PER_T];
+            bool a_ok[PREFIX_A_PER_T], b_ok[PREFIX_B_PER_T];
+            int a_kk[PREFIX_A_PER_T], b_kk[PREFIX_B_PER_T];
+            const long long a_step = (long long)PREFIX_TK * sak;
+            const long long b_step = (long long)PREFIX_TK * sbk;
+#pragma unroll
+            for (int q = 0; q < PREFIX_A_PER_T; ++q) {
+                const int e = tid + q * PREFIX_NT;
+                const int ii = a_k_contig ? e / PREFIX_TK : e % PREFIX_TM;
+                a_kk[q] = a_k_contig ? e % PREFIX_TK : e / PREFIX_TM;
+                a_ok[q] = row0 + ii < M;
+                a_ptr[q] = Ab + (a_ok[q] ? (row0 + ii) * sam : 0) + (k_begin + a_kk[q]) * sak;
+            }
+#pragma unroll
+            for (int q = 0; q < PREFIX_B_PER_T; ++q) {
+                const int e = tid + q * PREFIX_NT;
+                const int jj = b_n_contig ? e % PREFIX_TN : e / PREFIX_TK;
+                b_kk[q] = b_n_contig ? e / PREFIX_TN : e % PREFIX_TK;
+                b_ok[q] = col0 + jj < N;
+                b_ptr[q] = Bb + (b_ok[q] ? (col0 + jj) * sbn : 0) + (k_begin + b_kk[q]) * sbk;
+            }
             int buf = 0;
             if (k_begin < k_end) {
                 const long long kf = k_begin;
@@ -298,23 +321,18 @@ extern "C" __global__ void PREFIX_splitk_reduce(
 """
 
 
-# Global -> registers for the tile starting at kf (zeros outside the matrix or the split).
+# Global -> registers for the tile starting at kf (zeros outside the matrix or the split); the
+# per-element pointers advance one tile per fetch, so the loop carries no 64-bit multiplies.
 _GEMM_FETCH = r"""
 #pragma unroll
                 for (int q = 0; q < PREFIX_A_PER_T; ++q) {
-                    const int e = tid + q * PREFIX_NT;
-                    const int ii = a_k_contig ? e / PREFIX_TK : e % PREFIX_TM;
-                    const int kk = a_k_contig ? e % PREFIX_TK : e / PREFIX_TM;
-                    const long long gi = row0 + ii, gk = kf + kk;
-                    a_reg[q] = (gi < M && gk < k_end) ? Ab[gi * sam + gk * sak] : 0.0f;
+                    a_reg[q] = (a_ok[q] && kf + a_kk[q] < k_end) ? *a_ptr[q] : 0.0f;
+                    a_ptr[q] += a_step;
                 }
 #pragma unroll
                 for (int q = 0; q < PREFIX_B_PER_T; ++q) {
-                    const int e = tid + q * PREFIX_NT;
-                    const int jj = b_n_contig ? e % PREFIX_TN : e / PREFIX_TK;
-                    const int kk = b_n_contig ? e / PREFIX_TN : e % PREFIX_TK;
-                    const long long gj = col0 + jj, gk = kf + kk;
-                    b_reg[q] = (gj < N && gk < k_end) ? Bb[gk * sbk + gj * sbn] : 0.0f;
+                    b_reg[q] = (b_ok[q] && kf + b_kk[q] < k_end) ? *b_ptr[q] : 0.0f;
+                    b_ptr[q] += b_step;
                 }"""
 # Registers -> shared buffer sb (A stored k-major so the compute loop reads rows of m).
 _GEMM_STORE = r"""
