@@ -170,3 +170,27 @@ async def test_cli_translate_starts_its_own_translator(mesh, tmp_path, monkeypat
     printed = capsys.readouterr().out
     assert code == 0, printed
     assert (tmp_path / "chain.cu").read_text().strip() and (tmp_path / "chain.plan.json").is_file()
+
+
+async def test_local_mode_uses_the_addresses_up_recorded(mesh, monkeypatch):
+    """No converter address and no pools configured: the translator reads `kernelwright up`'s mesh file."""
+    from kernelwright.cli.mesh import write_mesh
+    from kernelwright.translator.__main__ import bindings
+
+    monkeypatch.delenv("KW_CONVERTER_ADDR", raising=False)
+    monkeypatch.delenv("KW_TRANSLATOR_CONVERTER_ADDR", raising=False)
+    write_mesh({"converter": mesh["converter"], "gpu-evaluator": mesh["gpu-evaluator"]})   # this pid: alive
+    settings = TranslatorSettings(evaluator_discovery="static")
+    servicer, services = bindings(settings)
+    server, port = await start(settings, services)
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = translator_pb2_grpc.TranslatorServiceStub(channel)
+            r = await stub.Translate(pb.TranslateRequest(task=task_pb2.Task(name="chain", source=RELU_CHAIN)),
+                                     timeout=300)
+    finally:
+        await server.stop(0)
+        await servicer.close()
+    assert r.translated, r.message
+    assert r.verdict.hardware.pool == "h100"            # the recorded evaluator (routed as pool "local")
+    assert r.candidate.program.ops                        # the recorded converter was asked
