@@ -56,6 +56,16 @@ def _integrity_snapshot() -> tuple[Any, ...]:
             torch.allclose, torch.isclose, torch.equal, torch.Tensor.clone, torch.manual_seed)
 
 
+def integrity_baseline() -> tuple[Any, ...]:
+    """The snapshot to compare against after each candidate, taken once the evaluator's own lazy
+    imports are done: importing ``torch._dynamo`` (first ``torch.compile``) rebinds
+    ``torch.manual_seed`` to a dynamo-disabled wrapper, which would otherwise look like tampering."""
+    import torch._dynamo  # noqa: F401
+    import torch.profiler  # noqa: F401
+
+    return _integrity_snapshot()
+
+
 def make_context(pool: str = "local", gpu_product: str = "") -> Any:
     """The worker's state for cuda:0: hardware description, L2 flusher, per-task cache."""
     import torch
@@ -87,7 +97,7 @@ def worker_main(conn: Any, pool: str, options: dict[str, Any], gpu_product: str 
 
     ctx = make_context(pool, gpu_product)
     hardware = ctx.hardware
-    baseline = _integrity_snapshot()
+    baseline = integrity_baseline()
     conn.send(("ready", hardware.SerializeToString(), {"network": network, "pid": os.getpid()}))
 
     while True:
