@@ -115,7 +115,8 @@ def state_name(state: int) -> str:
 def describe(p: evolver_pb2.RunProgress) -> str:
     ok = p.outcomes.get("VERDICT_OUTCOME_ACCEPTED", 0) + p.outcomes.get("VERDICT_OUTCOME_VERIFIED_UNTIMED", 0)
     failed = sum(p.outcomes.values()) - ok
-    parts = [f"{stage_name(p.stage)}", f"gen {p.generation}", f"verified {ok}, failed {failed}"]
+    final = p.state in (evolver_pb2.RUN_STATE_SUCCEEDED, evolver_pb2.RUN_STATE_FAILED, evolver_pb2.RUN_STATE_CANCELLED)
+    parts = [state_name(p.state) if final else stage_name(p.stage), f"gen {p.generation}", f"verified {ok}, failed {failed}"]
     if p.best_speedup_vs_eager:
         parts.append(f"best {p.best_speedup_vs_eager:.2f}x eager / {p.best_speedup_vs_compile:.2f}x compile")
     if p.llm_cost_usd:
@@ -189,7 +190,8 @@ def write_outputs(task: task_pb2.Task, outcome: RunOutcome, out_dir: Path) -> tu
         cu.write_text(best.cuda_source)
         plan.write_text(json_format.MessageToJson(best.plan))
         written += [cu, plan]
-    modelnew, note = export_modelnew(best, task.source)
+    modelnew, note = (export_modelnew(best, task.source) if run.state == evolver_pb2.RUN_STATE_SUCCEEDED
+                      else (None, ""))
     if modelnew is not None:
         path = out_dir / f"{stem}_modelnew.py"
         path.write_text(modelnew)
