@@ -5,7 +5,13 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from kernelwright.core.discovery import PoolRouter, directory_from_settings
+from kernelwright.core.discovery import (
+    Pool,
+    PoolRouter,
+    StaticPoolDirectory,
+    directory_from_settings,
+    parse_static_pools,
+)
 from kernelwright.core.logger import configure_logging, get_logger
 from kernelwright.core.server import ServiceBinding, binding, serve
 from kernelwright.evolver.settings import EvolverSettings
@@ -38,22 +44,33 @@ class Evolver:
         self.store.close()
 
 
+class LocalEvaluatorDirectory(StaticPoolDirectory):
+    """No pools configured: one evaluator found the way the CLI finds services (KW_GPU_EVALUATOR_ADDR, or
+    the `kernelwright up` mesh file), looked up on every use because `up` writes that file after every
+    service has started."""
+
+    def __init__(self) -> None:
+        super().__init__({})
+
+    def pools(self) -> dict[str, Pool]:
+        from kernelwright.evolver.stages import resolve_address
+
+        address = resolve_address("gpu-evaluator", "")
+        return parse_static_pools(f"default={address}") if address else {}
+
+
 def build(settings: EvolverSettings, proposer_settings=None) -> Evolver:
-    from kernelwright.core.discovery import StaticPoolDirectory, parse_static_pools
     from kernelwright.evolver.dispatcher import EvaluatorDispatcher
     from kernelwright.evolver.evolution import RunExecutor
     from kernelwright.evolver.manager import RunManager
     from kernelwright.evolver.servicer import EvolverServicer
-    from kernelwright.evolver.stages import Channels, resolve_address
+    from kernelwright.evolver.stages import Channels
     from kernelwright.evolver.store import RunStore
     from kernelwright.gpu_evaluator.v1 import gpu_evaluator_pb2 as epb
 
     directory = directory_from_settings(settings)
     if settings.evaluator_discovery != "kubernetes" and not directory.pools():
-        # Local use: one evaluator found the way the CLI finds services (env, `kernelwright up`).
-        address = resolve_address("gpu-evaluator", "")
-        if address:
-            directory = StaticPoolDirectory(parse_static_pools(f"default={address}"))
+        directory = LocalEvaluatorDirectory()
     store = RunStore(settings.state_path)
     options = epb.EvaluateOptions(verify_only=settings.evaluator_verify_only, timeout_s=settings.evaluator_timeout_s)
     dispatcher = EvaluatorDispatcher(PoolRouter(directory, settings.evaluator_cooldown_s),
