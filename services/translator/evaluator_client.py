@@ -7,13 +7,17 @@ Status handling of an Evaluate call:
                        REJECTED_STATIC verdict, fed back to the proposer like any other.
   DEADLINE_EXCEEDED    our client deadline passed: a synthetic TIMED_OUT verdict.
   FAILED_PRECONDITION  the pool cannot evaluate (CPU-only): ``EvaluatorRefused``.
-  UNAVAILABLE / RESOURCE_EXHAUSTED (after the channel's own retries) / other transport errors:
+  RESOURCE_EXHAUSTED   (after the channel's own retries) the queue is full: wait the evaluator's
+                       ``retry-after-ms`` (capped) and ask again, until the Evaluate deadline.
+  UNAVAILABLE / other transport errors:
                        the endpoint is marked down and the next one of the pool is tried; when
                        none is left, ``EvaluatorUnavailable``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
 
 import grpc
@@ -28,6 +32,7 @@ from kernelwright.gpu_evaluator.v1 import gpu_evaluator_pb2_grpc
 
 log = get_logger("kernelwright.translator.evaluator")
 V = verdict_pb2
+MAX_BUSY_WAIT_S = 30.0   # one wait on a full queue, whatever retry-after says
 
 
 class EvaluatorUnavailable(Exception):
@@ -88,6 +93,7 @@ class EvaluatorClient:
         request = epb.EvaluateRequest(task=task, candidate=candidate, options=self.options)
         tried: list[str] = []
         pool_name = ""
+        busy_until = time.monotonic() + self.timeout_s
         while True:
             try:
                 pool, endpoint = router.pick(gpu, allow_shared=self.allow_shared)
@@ -109,6 +115,11 @@ class EvaluatorClient:
                 if code == grpc.StatusCode.DEADLINE_EXCEEDED:
                     return V.Verdict(candidate_id=candidate.id, outcome=V.VERDICT_OUTCOME_TIMED_OUT,
                                      message=f"no verdict within the translator's {self.timeout_s:g}s deadline")
+                if code == grpc.StatusCode.RESOURCE_EXHAUSTED and time.monotonic() < busy_until:
+                    tried.remove(endpoint)   # busy, not broken: ask again after the evaluator's hint
+                    await asyncio.sleep(min(max(0.1, _retry_after_s(exc)), MAX_BUSY_WAIT_S,
+                                            max(0.0, busy_until - time.monotonic())))
+                    continue
                 if code == grpc.StatusCode.FAILED_PRECONDITION:
                     raise EvaluatorRefused(f"evaluator {endpoint} (pool {pool.name}) cannot evaluate: "
                                            f"{exc.details()}") from None
@@ -126,3 +137,13 @@ class EvaluatorClient:
         if self._directory is not None:
             await self._directory.stop()
             self._directory, self._router = None, None
+
+
+def _retry_after_s(exc: aio.AioRpcError, default_s: float = 1.0) -> float:
+    for key, value in exc.trailing_metadata() or ():
+        if key == "retry-after-ms":
+            try:
+                return max(0.0, int(value) / 1000.0)
+            except ValueError:
+                break
+    return default_s

@@ -7,6 +7,7 @@ RUNTIME_ERROR, so a "bad" candidate here is one with ``// FATAL`` in it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 from dataclasses import dataclass, field
 
@@ -111,24 +112,32 @@ async def _start(settings, bindings):
     return server, port
 
 
-@pytest.fixture
-async def sim_evaluator(tmp_path):
+@contextlib.asynccontextmanager
+async def simulated_evaluator(cache_dir, **settings_fields):
     """A gpu-evaluator with one simulated worker on a fake H100; yields its address."""
     from kernelwright.gpu_evaluator.__main__ import bindings, build_pool
     from kernelwright.gpu_evaluator.gpus import fake_gpus
     from kernelwright.gpu_evaluator.settings import GpuEvaluatorSettings
     from kernelwright.gpu_evaluator.simulated_worker import simulated_worker_main
 
-    settings = GpuEvaluatorSettings(gpus="all", cache_dir=str(tmp_path / "cache"), pool="h100",
-                                    gpu_product="NVIDIA-H100-80GB-HBM3")
+    settings = GpuEvaluatorSettings(gpus="all", cache_dir=str(cache_dir), pool="h100",
+                                    gpu_product="NVIDIA-H100-80GB-HBM3", **settings_fields)
     pool = build_pool(settings, probe=fake_gpus("NVIDIA H100 80GB HBM3;80"))
     for slot in pool.slots:
         slot._target = simulated_worker_main
     await pool.start()
     server, port = await _start(settings, bindings(settings, pool))
-    yield f"127.0.0.1:{port}"
-    await server.stop(0)
-    await pool.stop()
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        await server.stop(0)
+        await pool.stop()
+
+
+@pytest.fixture
+async def sim_evaluator(tmp_path):
+    async with simulated_evaluator(tmp_path / "cache") as address:
+        yield address
 
 
 @pytest.fixture
@@ -322,3 +331,20 @@ async def test_program_alone_is_enough(translator, script):
     stub = await translator()
     r = await stub.Translate(pb.TranslateRequest(program=PROGRAM, proposers=["t-prog"]))
     assert r.translated
+
+
+async def test_a_busy_evaluator_is_waited_for_not_reported_unavailable(translator, script, tmp_path, monkeypatch):
+    from kernelwright.translator import evaluator_client
+
+    hints: list[float] = []
+    real = evaluator_client._retry_after_s
+    monkeypatch.setattr(evaluator_client, "_retry_after_s", lambda exc: hints.append(real(exc)) or 0.2)
+    # One worker, a queue of one: of three concurrent translations one is refused RESOURCE_EXHAUSTED
+    # (longer than the channel's own retries last) and must wait its turn rather than fail.
+    for i in range(3):
+        script(f"t-slow{i}", [[candidate(f"SLOW:1.5 s{i}")]])
+    async with simulated_evaluator(tmp_path / "busy-cache", queue_capacity=1) as busy:
+        stub = await translator(evaluator_pools=f"h100={busy}")
+        results = await asyncio.gather(*(stub.Translate(request(f"t-slow{i}")) for i in range(3)))
+    assert all(r.translated for r in results), [r.message for r in results]
+    assert hints and all(h > 0 for h in hints)   # it was refused, and read the evaluator's retry-after
