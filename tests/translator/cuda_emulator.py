@@ -3,6 +3,7 @@
 Supported kernels: grid-stride style code using only the x components of ``blockIdx``,
 ``blockDim``, ``threadIdx`` and ``gridDim``; no shared memory, ``__syncthreads`` or warp
 intrinsics (threads run one after another, so inter-thread communication would be wrong).
+Library calls of the plan run through torch on the CPU; parameters are bound by name.
 The ``.cu`` is compiled as host C++ with g++ behind a prelude that defines the CUDA keywords,
 ``float4`` and the thread-index globals; a generated ``extern "C"`` entry per kernel loops
 ``blockIdx.x`` over the grid and ``threadIdx.x`` over the block. The plan is resolved with
@@ -40,6 +41,9 @@ struct float4 { float x, y, z, w; };
 struct kw_uint3 { unsigned int x, y, z; };
 static kw_uint3 blockIdx, threadIdx, blockDim, gridDim;
 static inline float rsqrtf(float v) { return 1.0f / std::sqrt(v); }
+static inline float __int_as_float(unsigned int u) { float f; std::memcpy(&f, &u, 4); return f; }
+using std::min;
+using std::max;
 """
 
 _CTYPES = {"pointer": ctypes.c_void_p, "int": ctypes.c_longlong, "float": ctypes.c_double}
@@ -108,10 +112,21 @@ def build(cuda_source: str) -> tuple[ctypes.CDLL, dict[str, list[plan_mod.Kernel
     return dll, sigs
 
 
-_TORCH_DTYPES = {"float32": torch.float32, "float64": torch.float64, "int32": torch.int32, "int64": torch.int64}
+def _library() -> dict:
+    import torch.nn.functional as F
+
+    return {"matmul": torch.matmul, "mm": torch.mm, "bmm": torch.bmm, "addmm": torch.addmm, "linear": F.linear,
+            "conv1d": F.conv1d, "conv2d": F.conv2d, "conv3d": F.conv3d, "conv_transpose1d": F.conv_transpose1d,
+            "conv_transpose2d": F.conv_transpose2d, "conv_transpose3d": F.conv_transpose3d}
 
 
-def run_candidate(candidate, inputs: list[torch.Tensor]) -> list[torch.Tensor]:
+_LIBRARY = _library()
+_TORCH_DTYPES = {"float32": torch.float32, "float64": torch.float64, "int32": torch.int32, "int64": torch.int64,
+                 "bool": torch.bool}
+
+
+def run_candidate(candidate, inputs: list[torch.Tensor], params: dict[str, torch.Tensor] | None = None
+                  ) -> list[torch.Tensor]:
     """Execute a fast-format candidate's plan on CPU tensors; returns its outputs in order.
 
     Inputs are passed by data pointer as they are (a non-contiguous input is an error: the
@@ -126,13 +141,23 @@ def run_candidate(candidate, inputs: list[torch.Tensor]) -> list[torch.Tensor]:
             bindings[f"in{i}"] = plan_mod.ShapeInfo(tuple(t.shape), str(t.dtype).replace("torch.", ""))
         else:
             bindings[f"in{i}"] = t
-    rp = plan_mod.resolve(candidate.plan, bindings, {}, signatures=sigs)
+    params = {k: v.detach().contiguous() for k, v in (params or {}).items()}
+    pshapes = {k: plan_mod.ShapeInfo(tuple(v.shape), str(v.dtype).replace("torch.", "")) for k, v in params.items()}
+    rp = plan_mod.resolve(candidate.plan, bindings, pshapes, signatures=sigs)
     tensors: dict[str, object] = {f"in{i}": t for i, t in enumerate(inputs)}
+    tensors.update(params)
     for a in rp.allocations:
-        tensors[a.name] = torch.full(a.shape, float("nan"), dtype=_TORCH_DTYPES[a.dtype])
+        dt = _TORCH_DTYPES[a.dtype]
+        tensors[a.name] = torch.full(a.shape, float("nan") if dt.is_floating_point else -7, dtype=dt)
     for st in rp.steps:
         if not isinstance(st, plan_mod.ResolvedLaunch):
-            raise ValueError("cuda_emulator runs kernel launches only (no library calls)")
+            result = _LIBRARY[st.op](*(tensors[n] for n in st.args),
+                                     **{k: tuple(v) if isinstance(v, list) else v for k, v in st.attributes.items()})
+            if st.out_is_allocation:
+                tensors[st.out].copy_(result)
+            else:
+                tensors[st.out] = result.contiguous()
+            continue
         if st.grid[1:] != (1, 1) or st.block[1:] != (1, 1):
             raise ValueError("cuda_emulator supports 1-D grids and blocks only")
         params = sigs[st.kernel]

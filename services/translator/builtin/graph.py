@@ -1,0 +1,255 @@
+"""Trace a KernelBench-style task into a small ATen graph with batch-affine sizes.
+
+The model and its inputs are built on the meta device (nothing large is allocated) and traced
+with ``make_fx`` + ``functionalize`` and the core-ATen decompositions extended with the
+normalizations, softmax/logsumexp, GELU and losses, so most forwards come out as pointwise ops,
+reductions, views and a few library ops (mm/addmm/bmm/convolution), pooling and scans. The trace
+runs twice, at the task's batch size ``B`` and at ``B + 1`` (the way the evaluator varies it),
+and every tensor size becomes a ``Dim`` affine in the batch. Dropout modules are put in eval mode
+first: the evaluator compares stochastic tasks with dropout as the identity (docs/evaluator.md);
+everything else keeps training-mode semantics (BatchNorm uses batch statistics).
+"""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass, field
+from typing import Any
+
+from kernelwright.translator.builtin.dims import Dim
+
+__all__ = ["BatchScalar", "GNode", "Graph", "LoweringError", "trace_task"]
+
+
+class LoweringError(Exception):
+    """The task cannot be lowered; the message names the op (or what else is wrong)."""
+
+
+_DTYPES = {"torch.float32": "float32", "torch.int64": "int64", "torch.bool": "bool", "torch.int32": "int32"}
+
+
+@dataclass(frozen=True)
+class BatchScalar:
+    """A Python scalar argument that changed with the batch size: ``c + b * batch``."""
+
+    c: float
+    b: float
+    sample: float  # the value at the task's batch size (for shape-free uses)
+
+
+@dataclass(eq=False)
+class GNode:
+    name: str
+    op: str  # "placeholder", "getitem" or the ATen/prims overload ("aten.add.Tensor")
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    shape: tuple[Dim, ...] | None  # None for tuple-valued nodes (max.dim, native_* ...)
+    dtype: str
+    plan_name: str | None = None  # placeholders: "in0" or the parameter name with '.' -> '_'
+    users: list[GNode] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        return f"GNode({self.name}: {self.op})"
+
+    def tensor_args(self) -> list[GNode]:
+        out: list[GNode] = []
+        for a in list(self.args) + list(self.kwargs.values()):
+            if isinstance(a, GNode):
+                out.append(a)
+            elif isinstance(a, (list, tuple)):
+                out.extend(x for x in a if isinstance(x, GNode))
+        return out
+
+
+@dataclass
+class Graph:
+    nodes: list[GNode]  # live nodes, topological order
+    outputs: list[GNode]
+    batch_expr: str  # plan expression of the batch size
+    batch: int  # the task's batch size (B)
+    n_inputs: int
+
+    def ops(self) -> list[str]:
+        return list(dict.fromkeys(n.op for n in self.nodes if n.op != "placeholder"))
+
+
+def _decomposition_table() -> dict:
+    import torch
+    from torch._decomp import core_aten_decompositions, get_decompositions
+
+    aten = torch.ops.aten
+    table = dict(core_aten_decompositions())
+    names = ["native_batch_norm", "_native_batch_norm_legit_functional", "_native_batch_norm_legit",
+             "_native_batch_norm_legit_no_training", "native_group_norm", "native_layer_norm",
+             "_softmax", "_log_softmax", "logsumexp", "var_mean", "gelu", "mish",
+             "hardswish", "hardsigmoid", "silu", "native_dropout", "rms_norm",
+             "linalg_vector_norm", "norm", "mse_loss", "huber_loss", "smooth_l1_loss",
+             "instance_norm", "softplus", "elu", "leaky_relu", "hardtanh", "addmm",
+             "frobenius_norm", "std", "var", "l1_loss", "binary_cross_entropy",
+             "kl_div", "cosine_similarity", "pairwise_distance", "softmax", "log_softmax",
+             "glu", "selu", "celu", "logit", "hardshrink", "softshrink", "tanhshrink",
+             "triplet_margin_loss", "margin_ranking_loss", "hinge_embedding_loss"]
+    extra = [getattr(aten, n) for n in names if hasattr(aten, n)]
+    table.update(get_decompositions(extra))
+    return table
+
+
+def _load(task_source: str) -> tuple[Any, list[Any], dict[str, Any]]:
+    import torch
+
+    ns: dict[str, Any] = {"__name__": "kernelwright_builtin_task"}
+    exec(compile(task_source, "<task>", "exec"), ns)  # the task's own module code (trusted input)
+    for attr in ("Model", "get_inputs"):
+        if attr not in ns:
+            raise LoweringError(f"task defines no {attr}")
+    with torch.device("meta"):
+        init = list(ns["get_init_inputs"]()) if "get_init_inputs" in ns else []
+        model = ns["Model"](*init)
+        inputs = list(ns["get_inputs"]())
+    for m in model.modules():
+        if isinstance(m, torch.nn.modules.dropout._DropoutNd):
+            m.eval()
+    return model, inputs, ns
+
+
+def _vary_batch(inputs: list[Any]) -> tuple[list[Any], int | None, int]:
+    """The evaluator's ``vary_batch`` on meta tensors: (inputs at B+1, index of the batch input, B)."""
+    import torch
+
+    tensors = [(i, x) for i, x in enumerate(inputs) if isinstance(x, torch.Tensor) and x.dim() > 0]
+    if not tensors:
+        return inputs, None, 0
+    k, first = tensors[0]
+    batch = first.shape[0]
+    out = []
+    for x in inputs:
+        if isinstance(x, torch.Tensor) and x.dim() > 0 and x.shape[0] == batch:
+            out.append(torch.empty((batch + 1, *x.shape[1:]), dtype=x.dtype, device="meta"))
+        else:
+            out.append(x)
+    return out, k, batch
+
+
+def _make_fx(model: Any, params: dict[str, Any], inputs: list[Any]) -> Any:
+    from torch.func import functional_call, functionalize
+    from torch.fx.experimental.proxy_tensor import make_fx
+
+    def forward(p: dict[str, Any], *xs: Any) -> Any:
+        return functional_call(model, p, xs)
+
+    return make_fx(functionalize(forward), decomposition_table=_decomposition_table())(params, *inputs)
+
+
+def _op_name(target: Any) -> str:
+    if target is operator.getitem:
+        return "getitem"
+    return str(target)
+
+
+def trace_task(task_source: str) -> Graph:
+    import torch
+
+    try:
+        model, inputs, _ = _load(task_source)
+    except LoweringError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - reported as the reason
+        raise LoweringError(f"could not build the task on the meta device: {type(exc).__name__}: {exc}") from None
+    if not inputs:
+        raise LoweringError("task has no inputs")
+    for i, x in enumerate(inputs):
+        if not isinstance(x, torch.Tensor):
+            if isinstance(x, (int, float)) and not isinstance(x, bool):
+                continue  # traced as a constant: get_inputs() returns the same scalar every trial
+            raise LoweringError(f"input {i} is a {type(x).__name__}, not a tensor")
+        if str(x.dtype) not in _DTYPES:
+            raise LoweringError(f"input {i} has dtype {x.dtype}")
+    params = {**dict(model.named_parameters()), **dict(model.named_buffers())}
+    inputs1, batch_idx, batch = _vary_batch(inputs)
+    try:
+        gm0 = _make_fx(model, params, inputs)
+    except Exception as exc:  # noqa: BLE001
+        raise LoweringError(f"could not trace the forward: {type(exc).__name__}: {str(exc)[:300]}") from None
+    try:
+        gm1 = _make_fx(model, params, inputs1) if batch_idx is not None else gm0
+    except Exception:  # noqa: BLE001 - the reference rejects B+1 too; the evaluator skips that trial
+        gm1 = gm0
+    nodes0, nodes1 = list(gm0.graph.nodes), list(gm1.graph.nodes)
+    if len(nodes0) != len(nodes1) or any(a.target != b.target for a, b in zip(nodes0, nodes1)):
+        raise LoweringError("the traced graph changes with the batch size")
+    batch_expr = f"in{batch_idx}.shape[0]" if batch_idx is not None else "1"
+    plan_names = [n.replace(".", "_") for n in params] + [f"in{i}" for i in range(len(inputs))]
+
+    env: dict[Any, GNode] = {}
+    all_nodes: list[GNode] = []
+    outputs: list[GNode] = []
+    n_placeholder = 0
+
+    def conv(a: Any, a1: Any) -> Any:
+        if isinstance(a, torch.fx.Node):
+            return env[a]
+        if isinstance(a, (list, tuple)):
+            if not isinstance(a1, (list, tuple)) or len(a1) != len(a):
+                return type(a)(conv(x, x) for x in a)
+            return type(a)(conv(x, y) for x, y in zip(a, a1))
+        if isinstance(a, torch.dtype):
+            return str(a)
+        if isinstance(a, (torch.device, torch.layout, torch.memory_format)):
+            return None
+        if isinstance(a, (int, float)) and not isinstance(a, bool) and isinstance(a1, (int, float)) and a1 != a:
+            # A scalar baked from a size (BatchNorm's 1/(N*H*W), mean's divisor): affine in the batch.
+            return BatchScalar(float(a) - (float(a1) - float(a)) * batch, float(a1) - float(a), a)
+        return a
+
+    for n0, n1 in zip(nodes0, nodes1):
+        if n0.op == "output":
+            outs = n0.args[0]
+            outs = list(outs) if isinstance(outs, (list, tuple)) else [outs]
+            for o in outs:
+                if not isinstance(o, torch.fx.Node):
+                    raise LoweringError("an output is not a tensor")
+                outputs.append(env[o])
+            continue
+        if n0.op == "get_attr":
+            t = getattr(gm0, n0.target)
+            if not isinstance(t, torch.Tensor) or t.is_meta or t.numel() != 1 or str(t.dtype) not in _DTYPES:
+                raise LoweringError(f"tensor constant {n0.target!r} built in forward (only real scalars are supported)")
+            g = GNode(n0.name, "const.scalar", (t.item(),), {}, tuple(Dim(int(d)) for d in t.shape),
+                      _DTYPES[str(t.dtype)])
+            env[n0] = g
+            all_nodes.append(g)
+            continue
+        v0, v1 = n0.meta.get("val"), n1.meta.get("val")
+        shape = None
+        dtype = ""
+        if isinstance(v0, torch.Tensor):
+            if v0.dim() != v1.dim():
+                raise LoweringError(f"{n0.name}: rank changes with the batch size")
+            shape = tuple(Dim.from_samples(a, b, batch) for a, b in zip(v0.shape, v1.shape))
+            dtype = _DTYPES.get(str(v0.dtype), str(v0.dtype))
+        if n0.op == "placeholder" and not isinstance(v0, torch.Tensor):
+            g = GNode(n0.name, "const.scalar", (v0,), {}, (), "float32")
+            n_placeholder += 1
+        elif n0.op == "placeholder":
+            g = GNode(n0.name, "placeholder", (), {}, shape, dtype, plan_name=plan_names[n_placeholder])
+            n_placeholder += 1
+        else:
+            g = GNode(n0.name, _op_name(n0.target), conv(tuple(n0.args), tuple(n1.args)),
+                      {k: conv(v, n1.kwargs.get(k)) for k, v in n0.kwargs.items()}, shape, dtype)
+        env[n0] = g
+        all_nodes.append(g)
+
+    # Only what the outputs need (drops running-stat updates, aliases, empty(), ...).
+    live: set[int] = set()
+    stack = list(outputs)
+    while stack:
+        n = stack.pop()
+        if id(n) in live:
+            continue
+        live.add(id(n))
+        stack.extend(n.tensor_args())
+    nodes = [n for n in all_nodes if id(n) in live]
+    for n in nodes:
+        for a in n.tensor_args():
+            a.users.append(n)
+    return Graph(nodes, outputs, batch_expr, batch, len(inputs))

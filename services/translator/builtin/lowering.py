@@ -1,0 +1,179 @@
+"""Partition a traced graph into stages: what is materialized, what is fused inline.
+
+Materialized (written to memory): the inputs and parameters, library ops (GEMM / convolution),
+reductions, scans, pooling windows and the outputs. Everything else — pointwise ops, broadcasts
+and views — is fused as inline index math into the kernel of each consumer that is materialized
+(so a chain "conv -> bias -> GELU -> mean" becomes a library call and ONE reduction kernel that
+computes bias + GELU while it reads the conv output). An operand of a library op that is not a
+plain buffer (a view or an expression) gets a pointwise stage of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kernelwright.translator.builtin import cexpr
+from kernelwright.translator.builtin.dims import static_numel
+from kernelwright.translator.builtin.graph import GNode, Graph, LoweringError
+from kernelwright.translator.builtin.kernel_builder import Buffer
+
+__all__ = ["Program", "Stage", "classify", "lower_graph"]
+
+REDUCE = {"aten.sum", "aten.mean", "aten.amax", "aten.amin", "aten.argmax", "aten.argmin", "aten.prod",
+          "prims.sum", "prims.var", "prims.amax", "prims.amin", "prims.prod", "aten.var", "aten.any", "aten.all"}
+TUPLE_REDUCE = {"aten.max.dim", "aten.min.dim"}
+FULL_REDUCE = {"aten.max.default": "amax", "aten.min.default": "amin"}
+SCAN = {"aten.cumsum", "aten.cumprod"}
+WINDOW = {"aten.max_pool2d_with_indices", "aten.max_pool3d_with_indices", "aten.avg_pool2d", "aten.avg_pool3d"}
+LIBRARY = {"aten.convolution", "aten.mm", "aten.bmm"}
+
+
+@dataclass
+class Stage:
+    kind: str  # "pointwise" | "reduce" | "scan" | "window" | "library"
+    node: GNode  # the node this stage materializes
+    out: Buffer  # where it goes
+    is_output: bool = False
+
+
+@dataclass
+class Program:
+    graph: Graph
+    stages: list[Stage]
+    buffers: dict[int, Buffer]  # id(node) -> buffer (placeholders, materialized nodes)
+    allocations: list[Buffer]  # intermediates the plan allocates (not outputs, not library results)
+    outputs: list[Buffer]
+    index_type: str
+    ops: list[str] = field(default_factory=list)
+
+    @property
+    def has_library(self) -> bool:
+        return any(s.kind == "library" for s in self.stages)
+
+    @property
+    def library_only(self) -> bool:
+        """Nothing but library ops and copies: own GEMM/conv kernels are the only honest candidate."""
+        return self.has_library and all(
+            s.kind == "library" or (s.kind == "pointwise" and _is_copy_of_buffer(s.node, self.buffers))
+            for s in self.stages)
+
+
+def _is_copy_of_buffer(node: GNode, buffers: dict[int, Buffer]) -> bool:
+    n = node
+    while id(n) not in buffers:
+        op = cexpr.base_op(n.op)
+        if op not in cexpr.VIEWS or op == "aten.cat" or not isinstance(n.args[0], GNode):
+            return False
+        n = n.args[0]
+    return True
+
+
+def classify(node: GNode) -> str:
+    """The stage kind a node needs: input/inline/tuple/reduce/scan/window/library; else LoweringError."""
+    if node.op == "placeholder":
+        return "input"
+    if node.op == "getitem":
+        parent, i = node.args[0], node.args[1]
+        if parent.op in TUPLE_REDUCE:
+            return "reduce"
+        if cexpr.base_op(parent.op) in WINDOW and i == 0:
+            return "window"
+        raise LoweringError(f"output {i} of {parent.op} is not supported")
+    op = cexpr.base_op(node.op)
+    if node.op in TUPLE_REDUCE or (cexpr.base_op(node.op) in WINDOW and node.shape is None):
+        return "tuple"
+    if node.op in FULL_REDUCE or op in REDUCE:
+        return "reduce"
+    if op in SCAN:
+        return "scan"
+    if op in WINDOW:
+        return "window"
+    if op in LIBRARY:
+        return "library"
+    if op in cexpr.POINTWISE or op in cexpr.VIEWS or op in cexpr.CONSTANTS:
+        if node.shape is None:
+            raise LoweringError(f"op {node.op} returns several values")
+        if node.dtype not in cexpr.CTYPES:
+            raise LoweringError(f"op {node.op} produces dtype {node.dtype}")
+        return "inline"
+    raise LoweringError(f"op {node.op} is not supported by the builtin lowering")
+
+
+def _library_operand_ok(node: GNode, a: GNode, buffers: dict[int, Buffer]) -> bool:
+    """A library op can take ``a`` as is: a buffer, or (mm's second operand) a transposed buffer."""
+    if id(a) in buffers:
+        return True
+    # mm(x, w.t()) is linear(x, w) for the library and a strided operand for the own GEMM.
+    if cexpr.base_op(node.op) == "aten.mm" and a is node.args[1] and cexpr.base_op(a.op) == "aten.permute":
+        src = a.args[0]
+        return isinstance(src, GNode) and id(src) in buffers and list(a.args[1]) == [1, 0]
+    return False
+
+
+def lower_graph(graph: Graph) -> Program:
+    problems = []
+    kinds: dict[int, str] = {}
+    for n in graph.nodes:
+        try:
+            kinds[id(n)] = classify(n)
+        except LoweringError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise LoweringError("; ".join(dict.fromkeys(problems)))
+    for n in graph.nodes:
+        if n.dtype and n.dtype not in cexpr.CTYPES and kinds[id(n)] != "tuple":
+            raise LoweringError(f"{n.op} produces dtype {n.dtype}")
+
+    buffers: dict[int, Buffer] = {}
+    for n in graph.nodes:
+        if kinds[id(n)] == "input":
+            assert n.plan_name is not None and n.shape is not None
+            buffers[id(n)] = Buffer(n.plan_name, n.shape, n.dtype)
+
+    out_ids = {}
+    for j, o in enumerate(graph.outputs):
+        out_ids.setdefault(id(o), j)
+    stages: list[Stage] = []
+    allocations: list[Buffer] = []
+    outputs: list[Buffer] = []
+
+    def materialize(n: GNode, kind: str) -> None:
+        assert n.shape is not None
+        j = out_ids.get(id(n))
+        if kind == "library":
+            buf = Buffer(f"lib_{n.name}", n.shape, n.dtype)
+        elif j is not None and kind != "inline_copy":
+            buf = Buffer(f"out{j}", n.shape, n.dtype)
+        else:
+            buf = Buffer(f"buf_{n.name}", n.shape, n.dtype)
+            allocations.append(buf)
+        stages.append(Stage("pointwise" if kind == "inline_copy" else kind, n, buf, is_output=buf.name.startswith("out")))
+        buffers[id(n)] = buf
+
+    for n in graph.nodes:
+        k = kinds[id(n)]
+        if k in ("input", "tuple"):
+            continue
+        if k == "library":
+            for a in n.tensor_args():
+                if not _library_operand_ok(n, a, buffers):
+                    if id(a) in buffers:
+                        continue
+                    materialize(a, "inline_copy")
+            materialize(n, "library")
+        elif k in ("reduce", "scan", "window"):
+            materialize(n, k)
+    # Outputs: kernel-made ones already write out{j}; the rest get a pointwise stage.
+    for j, o in enumerate(graph.outputs):
+        assert o.shape is not None
+        buf = buffers.get(id(o))
+        if buf is not None and buf.name == f"out{j}":
+            outputs.append(buf)
+            continue
+        ob = Buffer(f"out{j}", o.shape, o.dtype)
+        stages.append(Stage("pointwise", o, ob, is_output=True))
+        outputs.append(ob)
+    # Stages that read an output buffer before... cannot happen: outputs are written when made.
+    max_numel = max((static_numel(n.shape, graph.batch + 1) for n in graph.nodes if n.shape is not None), default=1)
+    index_type = "int" if max_numel * 4 < 2**31 else "long long"
+    return Program(graph, stages, buffers, allocations, outputs, index_type, graph.ops())
