@@ -460,3 +460,16 @@ def test_every_emitted_plan_validates() -> None:
         plan_mod.validate_plan(plan, input_names=["in0", "in1"], param_names=["conv_weight", "conv_bias", "lin_bias"],
                                kernels=plan_mod.parse_kernel_signatures(em.source))
         assert all(ln.kernel.startswith("kw") for ln in em.launches), name
+
+
+def test_evaluator_static_checks_accept_every_emitted_candidate() -> None:
+    from kernelwright.gpu_evaluator.static_checks import static_verdict_checks
+
+    for name, em, out_shape in _all_emitted():
+        cand = kernel_pb2.KernelCandidate(format=kernel_pb2.CANDIDATE_FORMAT_FAST, cuda_source=em.source,
+                                          proposer="builtin")
+        cand.plan.CopyFrom(_plan(em, out_shape))
+        findings = static_verdict_checks(cand, fp32_task=True, input_names=["in0", "in1"],
+                                         param_names=["conv_weight", "conv_bias", "lin_bias"])
+        failed = [f for f in findings if not f.passed]
+        assert not failed, (name, failed)
