@@ -380,11 +380,12 @@ def _torch_includes(tmp: Path) -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # torch's headers make each nvcc run ~0.5-2 min on a busy 2-core machine
 @pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc not found")
 def test_exported_cuda_compiles_with_nvcc(tmp_path: Path) -> None:
     sources = {"param_task": to_kernelbench(param_candidate(), PARAM_TASK)}
     for name, cu, task in CASES:
-        if name in ("37_FrobeniusNorm_", "29_Softplus"):  # three kernels + float args; scalar-only plan args
+        if name == "37_FrobeniusNorm_":  # three kernels; the synthetic plan covers library calls and scalars
             sources[name] = to_kernelbench(load_candidate(cu), task.read_text())
     includes = _torch_includes(tmp_path)
     procs = {}
@@ -397,7 +398,7 @@ def test_exported_cuda_compiles_with_nvcc(tmp_path: Path) -> None:
         procs[name] = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     failures = {}
     for name, p in procs.items():
-        out, _ = p.communicate(timeout=280)
+        out, _ = p.communicate(timeout=840)
         if p.returncode != 0:
             failures[name] = "\n".join(l for l in out.splitlines() if "error" in l)[:2000]
     assert failures == {}
