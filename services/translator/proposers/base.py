@@ -69,7 +69,9 @@ class ProposalRequest:
     # Copied into each candidate's ``program`` when given.
     program: task_pb2.FunctionalProgram | None = None
     # "translate": a fresh proposal (history is feedback); "repair": fix history[-1] (compile log).
-    mode: Literal["translate", "repair"] = "translate"
+    mode: Literal["translate", "repair", "crossover"] = "translate"
+    # "crossover": the parents whose schedules/ideas a proposer combines (the builtin mixes knobs).
+    parents: list[kernel_pb2.KernelCandidate] = field(default_factory=list)
 
 
 @dataclass
