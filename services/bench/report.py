@@ -167,16 +167,21 @@ def render_png(results: Sequence[TaskResult]) -> bytes:
     FigureCanvasAgg(fig)
     hist, curve = fig.subplots(1, 2)
     colors = {"eager": "tab:blue", "compile": "tab:orange"}
-    any_data = False
+    values = {b: [metrics.speedup(r, b) for r in results if r.correct and metrics.speedup(r, b) > 0]
+              for b in metrics.BASELINES}
+    everything = [v for vs in values.values() for v in vs]
+    any_data = bool(everything)
+    if any_data:
+        # One set of bin edges and one p axis for both baselines, so the two series compare bar for bar.
+        lo, hi = math.log2(min(everything)), math.log2(max(everything))
+        n_bins = max(5, min(40, len(everything) // 2))
+        width = (hi - lo) / n_bins or 1.0
+        edges = [lo + i * width for i in range(n_bins + 1)]
+        ps = [max(everything) * i / 200 for i in range(201)]
     for b in metrics.BASELINES:
-        values = [metrics.speedup(r, b) for r in results if r.correct and metrics.speedup(r, b) > 0]
-        if not values:
+        if not values[b]:
             continue
-        any_data = True
-        logs = [math.log2(v) for v in values]
-        hist.hist(logs, bins=max(5, min(40, len(logs))), alpha=0.55, color=colors[b], label=f"vs {b}")
-        top = max(values)
-        ps = [top * i / 200 for i in range(201)]
+        hist.hist([math.log2(v) for v in values[b]], bins=edges, alpha=0.55, color=colors[b], label=f"vs {b}")
         curve.plot(ps, [metrics.fast_p(results, p, b) for p in ps], color=colors[b], label=f"vs {b}")
     for ax in (hist, curve):
         ax.grid(alpha=0.3)
