@@ -1,0 +1,133 @@
+"""Coverage of the builtin (no LLM) generator over task folders, optionally evaluated on the GPU.
+
+    python scripts/builtin_coverage.py .kb/dev/level1 .kb/dev/level2 --out docs/results/builtin
+    python scripts/builtin_coverage.py .kb/dev/level1 .kb/dev/level2 --evaluate --candidates 2 --out /tmp/cov
+
+Without ``--evaluate`` (any machine): per task, whether the lowering supports it, its stages, ops,
+and the reason when not. With ``--evaluate`` (a CUDA machine): the first ``--candidates``
+candidates of the ``builtin`` proposer go through the evaluator's in-process pipeline, each task in
+its own child process (a kernel fault cannot poison the next task); the best accepted candidate
+is reported. Writes ``<out>.jsonl`` and ``<out>.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+COLUMNS = ["task", "level", "covered", "correct", "ours_ms", "eager_ms", "compile_ms", "vs_eager", "vs_compile",
+           "stages", "schedule", "reason"]
+
+
+def _level(path: Path) -> str:
+    return path.parent.name.replace("level", "") if path.parent.name.startswith("level") else ""
+
+
+def analyze(path: Path) -> dict:
+    from kernelwright.translator.builtin import analyze_program, analyze_task
+    from kernelwright.translator.builtin.elementwise import Unsupported
+
+    src = path.read_text()
+    row: dict = {"task": path.stem, "level": _level(path)}
+    ew = analyze_task(src)
+    prog = analyze_program(src)
+    if not prog:
+        row.update(covered=not isinstance(ew, Unsupported), reason=prog.reason[:300],
+                   stages="elementwise" if not isinstance(ew, Unsupported) else "")
+        return row
+    row.update(covered=True, stages=" ".join(s.kind for s in prog.stages),
+               generator="elementwise" if not isinstance(ew, Unsupported) else "lowering",
+               ops=" ".join(o.replace("aten.", "") for o in prog.ops), reason="")
+    return row
+
+
+def evaluate_one(path: Path, n_candidates: int) -> dict:
+    """In a child process: propose, evaluate the first ``n_candidates``, keep the best accepted."""
+    from kernelwright.common.v1 import kernel_pb2, verdict_pb2
+    from kernelwright.gpu_evaluator.pipeline import EvalOptions, evaluate
+    from kernelwright.gpu_evaluator.worker import make_context
+    from kernelwright.translator.builtin import BuiltinProposer
+    from kernelwright.translator.proposers import ProposalRequest
+
+    row = analyze(path)
+    src = path.read_text()
+    res = BuiltinProposer().propose_sync(ProposalRequest(task_name=path.stem, task_source=src, functional_source="",
+                                                         format=kernel_pb2.CANDIDATE_FORMAT_FAST))
+    if not res.candidates:
+        row.update(correct=False, reason=(res.problems or [row.get("reason", "")])[0][:300])
+        return row
+    ctx = make_context("builtin-coverage")
+    best = None
+    outcomes = []
+    for cand in res.candidates[:n_candidates]:
+        v = evaluate(ctx, src, cand, EvalOptions())
+        name = verdict_pb2.VerdictOutcome.Name(v.outcome).replace("VERDICT_OUTCOME_", "")
+        outcomes.append(f"{name}: {v.message[:120]}" if name != "ACCEPTED" else name)
+        if name == "ACCEPTED" and (best is None or v.timings.candidate.median_ms < best[1].timings.candidate.median_ms):
+            best = (cand, v)
+    if best is None:
+        row.update(correct=False, reason=" | ".join(outcomes)[:400])
+        return row
+    cand, v = best
+    t = v.timings
+    row.update(correct=True, ours_ms=round(t.candidate.median_ms, 4), eager_ms=round(t.eager.median_ms, 4),
+               compile_ms=round(t.compiled.median_ms, 4), vs_eager=round(t.speedup_vs_eager, 3),
+               vs_compile=round(t.speedup_vs_compile, 3),
+               schedule=" ".join(f"{k}={val}" for k, val in sorted(cand.schedule.items())))
+    return row
+
+
+def _markdown(rows: list[dict], title: str) -> str:
+    cov = sum(1 for r in rows if r.get("covered"))
+    lines = [f"# {title}", "", f"{cov}/{len(rows)} tasks lowered"]
+    if any("correct" in r for r in rows):
+        ok = sum(1 for r in rows if r.get("correct"))
+        lines[-1] += f"; {ok}/{len(rows)} correct on the GPU"
+    lines += ["", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    for r in rows:
+        lines.append("| " + " | ".join(str(r.get(c, "")).replace("|", "/") for c in COLUMNS) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("dirs", nargs="*", type=Path)
+    ap.add_argument("--evaluate", action="store_true", help="evaluate candidates on the GPU (CUDA machine)")
+    ap.add_argument("--candidates", type=int, default=2, help="candidates evaluated per task (first of the grid)")
+    ap.add_argument("--out", type=Path, default=Path("builtin_coverage"), help="output path without suffix")
+    ap.add_argument("--timeout", type=int, default=900, help="seconds per task (evaluate)")
+    ap.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
+    opts = ap.parse_args()
+    if opts.worker:
+        print("KW_ROW " + json.dumps(evaluate_one(opts.worker, opts.candidates)), flush=True)
+        return
+    paths = sorted((p for d in opts.dirs for p in d.glob("*.py")),
+                   key=lambda p: (p.parent.name, int(p.stem.split("_")[0]) if p.stem.split("_")[0].isdigit() else 0))
+    rows = []
+    opts.out.parent.mkdir(parents=True, exist_ok=True)
+    for p in paths:
+        start = time.perf_counter()
+        if opts.evaluate:
+            proc = subprocess.run([sys.executable, __file__, "--worker", str(p), "--candidates", str(opts.candidates)],
+                                  capture_output=True, text=True, timeout=opts.timeout)
+            found = [ln[7:] for ln in proc.stdout.splitlines() if ln.startswith("KW_ROW ")]
+            row = json.loads(found[-1]) if found else {
+                "task": p.stem, "level": _level(p), "covered": None, "correct": False,
+                "reason": f"worker exited {proc.returncode}: {proc.stderr.strip()[-300:]}"}
+        else:
+            row = analyze(p)
+        row["seconds"] = round(time.perf_counter() - start, 1)
+        print(json.dumps(row), flush=True)
+        rows.append(row)
+        opts.out.with_suffix(".jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        opts.out.with_suffix(".md").write_text(_markdown(rows, "Builtin generator coverage"
+                                                         + (" (evaluated)" if opts.evaluate else "")))
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    main()
