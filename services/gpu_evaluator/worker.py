@@ -51,7 +51,8 @@ def _integrity_snapshot() -> tuple[Any, ...]:
 
     import torch
 
-    return (torch.cuda.synchronize, torch.cuda.Event, torch.cuda.Event.record, torch.cuda.Event.elapsed_time,
+    return (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32,
+            torch.cuda.synchronize, torch.cuda.Event, torch.cuda.Event.record, torch.cuda.Event.elapsed_time,
             torch.cuda.Event.synchronize, time_module.perf_counter, time_module.time, torch.Tensor.__eq__,
             torch.allclose, torch.isclose, torch.equal, torch.Tensor.clone, torch.manual_seed)
 
@@ -75,6 +76,11 @@ def make_context(pool: str = "local", gpu_product: str = "") -> Any:
     from kernelwright.gpu_evaluator.timing import L2Flusher
 
     device = torch.device("cuda:0")
+    # fp32 tasks are judged against strict fp32: cuDNN's default TF32 convolutions are ~1e-3 off,
+    # ten times the fp32 tolerance, and would let a TF32 candidate pass as fp32. Eager and
+    # torch.compile baselines are timed under the same setting (docs/evaluator.md).
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
     torch.cuda.init()
     torch.empty(1, device=device)  # make the primary context current on this thread
     props = torch.cuda.get_device_properties(device)

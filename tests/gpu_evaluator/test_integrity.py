@@ -37,3 +37,15 @@ def test_patched_synchronize_is_detected():
         print(_integrity_snapshot() == baseline)
     """)
     assert out == "False"
+
+
+def test_switching_tf32_back_on_is_detected():
+    out = _run("""
+        import torch
+        from kernelwright.gpu_evaluator.worker import _integrity_snapshot, integrity_baseline
+        torch.backends.cudnn.allow_tf32 = False
+        baseline = integrity_baseline()
+        torch.backends.cudnn.allow_tf32 = True
+        print(_integrity_snapshot() == baseline)
+    """)
+    assert out == "False"
