@@ -340,9 +340,10 @@ async def test_a_busy_evaluator_is_waited_for_not_reported_unavailable(translato
     real = evaluator_client._retry_after_s
     monkeypatch.setattr(evaluator_client, "_retry_after_s", lambda exc: hints.append(real(exc)) or 0.2)
     # One worker, a queue of one: of three concurrent translations one is refused RESOURCE_EXHAUSTED
-    # (longer than the channel's own retries last) and must wait its turn rather than fail.
+    # (for longer than the channel's own retries last: at most 0.2+0.4+0.8 s of backoff) and must
+    # wait its turn rather than fail.
     for i in range(3):
-        script(f"t-slow{i}", [[candidate(f"SLOW:1.5 s{i}")]])
+        script(f"t-slow{i}", [[candidate(f"SLOW:2.5 s{i}")]])
     async with simulated_evaluator(tmp_path / "busy-cache", queue_capacity=1) as busy:
         stub = await translator(evaluator_pools=f"h100={busy}")
         results = await asyncio.gather(*(stub.Translate(request(f"t-slow{i}")) for i in range(3)))
