@@ -61,6 +61,19 @@ def no_local_mesh(tmp_path, monkeypatch):
     monkeypatch.setenv("KW_STATE_DIR", str(tmp_path / "state"))
 
 
+@pytest.fixture(autouse=True)
+def logging_to_a_live_stream():
+    # `kernelwright` main() points logging at the sys.stderr of its moment, which capsys closes after
+    # its test; a later warning logged by a server here would then fail the RPC. Log to the real stderr.
+    import sys
+
+    from kernelwright.core.logger import configure_logging
+
+    configure_logging("info", "console", stream=sys.__stderr__)
+    yield
+    configure_logging("info", "console", stream=sys.__stderr__)
+
+
 @pytest.fixture
 async def mesh(tmp_path):
     """converter + simulated evaluator + translator; yields a dict of addresses."""
