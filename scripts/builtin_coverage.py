@@ -45,7 +45,7 @@ def analyze(path: Path) -> dict:
     return row
 
 
-def evaluate_one(path: Path, n_candidates: int) -> dict:
+def evaluate_one(path: Path, n_candidates: int, verify_only: bool = False) -> dict:
     """In a child process: propose, evaluate the first ``n_candidates``, keep the best accepted."""
     from kernelwright.common.v1 import kernel_pb2, verdict_pb2
     from kernelwright.gpu_evaluator.pipeline import EvalOptions, evaluate
@@ -64,15 +64,21 @@ def evaluate_one(path: Path, n_candidates: int) -> dict:
     best = None
     outcomes = []
     for cand in res.candidates[:n_candidates]:
-        v = evaluate(ctx, src, cand, EvalOptions())
+        v = evaluate(ctx, src, cand, EvalOptions(verify_only=verify_only))
         name = verdict_pb2.VerdictOutcome.Name(v.outcome).replace("VERDICT_OUTCOME_", "")
         outcomes.append(f"{name}: {v.message[:120]}" if name != "ACCEPTED" else name)
+        if verify_only and name == "VERIFIED_UNTIMED":
+            best = (cand, v)
+            break  # coverage needs one verified candidate; timing (without --verify-only) compares them
         if name == "ACCEPTED" and (best is None or v.timings.candidate.median_ms < best[1].timings.candidate.median_ms):
             best = (cand, v)
     if best is None:
         row.update(correct=False, reason=" | ".join(outcomes)[:400])
         return row
     cand, v = best
+    if verify_only:
+        row.update(correct=True, schedule=" ".join(f"{k}={val}" for k, val in sorted(cand.schedule.items())))
+        return row
     t = v.timings
     row.update(correct=True, ours_ms=round(t.candidate.median_ms, 4), eager_ms=round(t.eager.median_ms, 4),
                compile_ms=round(t.compiled.median_ms, 4), vs_eager=round(t.speedup_vs_eager, 3),
@@ -93,39 +99,99 @@ def _markdown(rows: list[dict], title: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _run_child(p: Path, opts) -> dict:
+    start = time.perf_counter()
+    cmd = [sys.executable, __file__, "--worker", str(p), "--candidates", str(opts.candidates)]
+    if opts.verify_only:
+        cmd.append("--verify-only")
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=opts.timeout)
+        found = [ln[7:] for ln in proc.stdout.splitlines() if ln.startswith("KW_ROW ")]
+        row = json.loads(found[-1]) if found else {
+            "task": p.stem, "level": _level(p), "covered": None, "correct": False,
+            "reason": f"worker exited {proc.returncode}: {proc.stderr.strip()[-300:]}"}
+    except subprocess.TimeoutExpired:
+        row = {"task": p.stem, "level": _level(p), "covered": None, "correct": False,
+               "reason": f"no result within {opts.timeout} s (task timeout)"}
+    row["seconds"] = round(time.perf_counter() - start, 1)
+    return row
+
+
+def _retry_serially(row: dict) -> bool:
+    # Parallel verification shares one GPU: a memory failure may be a neighbour's fault.
+    text = str(row.get("reason", ""))
+    return not row.get("correct") and ("OUT_OF_MEMORY" in text or "out of memory" in text.lower()
+                                       or text.startswith("worker exited"))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("dirs", nargs="*", type=Path)
+    ap.add_argument("dirs", nargs="*", type=Path, help="task folders or files, evaluated in the order given")
     ap.add_argument("--evaluate", action="store_true", help="evaluate candidates on the GPU (CUDA machine)")
     ap.add_argument("--candidates", type=int, default=2, help="candidates evaluated per task (first of the grid)")
     ap.add_argument("--out", type=Path, default=Path("builtin_coverage"), help="output path without suffix")
     ap.add_argument("--timeout", type=int, default=900, help="seconds per task (evaluate)")
+    ap.add_argument("--verify-only", action="store_true",
+                    help="correctness only (no timing): tasks may then run in parallel (--jobs)")
+    ap.add_argument("--jobs", type=int, default=1,
+                    help="tasks evaluated at once; only with --verify-only (parallel timing would be meaningless); "
+                         "memory failures are retried alone at the end")
+    ap.add_argument("--only-correct", type=Path,
+                    help="a previous .jsonl: evaluate only the tasks it found correct (e.g. time what verified)")
+    ap.add_argument("--resume", action="store_true", help="keep rows already in <out>.jsonl and skip their tasks")
     ap.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     opts = ap.parse_args()
     if opts.worker:
-        print("KW_ROW " + json.dumps(evaluate_one(opts.worker, opts.candidates)), flush=True)
+        print("KW_ROW " + json.dumps(evaluate_one(opts.worker, opts.candidates, opts.verify_only)), flush=True)
         return
-    paths = sorted((p for d in opts.dirs for p in d.glob("*.py")),
-                   key=lambda p: (p.parent.name, int(p.stem.split("_")[0]) if p.stem.split("_")[0].isdigit() else 0))
-    rows = []
+    if opts.jobs > 1 and not (opts.evaluate and opts.verify_only):
+        ap.error("--jobs > 1 needs --evaluate --verify-only")
+
+    def _key(p: Path):
+        return int(p.stem.split("_")[0]) if p.stem.split("_")[0].isdigit() else 0
+
+    paths = [p for d in opts.dirs for p in ([d] if d.is_file() else sorted(d.glob("*.py"), key=_key))]
+    if opts.only_correct:
+        ok = {(r["level"], r["task"]) for r in map(json.loads, opts.only_correct.read_text().splitlines()) if r.get("correct")}
+        paths = [p for p in paths if (_level(p), p.stem) in ok]
+    rows: list[dict] = []
+    jsonl = opts.out.with_suffix(".jsonl")
+    if opts.resume and jsonl.exists():
+        rows = [json.loads(line) for line in jsonl.read_text().splitlines() if line.strip()]
+        done = {(r["level"], r["task"]) for r in rows}
+        paths = [p for p in paths if (_level(p), p.stem) not in done]
     opts.out.parent.mkdir(parents=True, exist_ok=True)
-    for p in paths:
-        start = time.perf_counter()
-        if opts.evaluate:
-            proc = subprocess.run([sys.executable, __file__, "--worker", str(p), "--candidates", str(opts.candidates)],
-                                  capture_output=True, text=True, timeout=opts.timeout)
-            found = [ln[7:] for ln in proc.stdout.splitlines() if ln.startswith("KW_ROW ")]
-            row = json.loads(found[-1]) if found else {
-                "task": p.stem, "level": _level(p), "covered": None, "correct": False,
-                "reason": f"worker exited {proc.returncode}: {proc.stderr.strip()[-300:]}"}
-        else:
-            row = analyze(p)
-        row["seconds"] = round(time.perf_counter() - start, 1)
+    title = "Builtin generator coverage" + ((" (verified, untimed)" if opts.verify_only else " (evaluated)")
+                                          if opts.evaluate else "")
+
+    def record(row: dict) -> None:
         print(json.dumps(row), flush=True)
         rows.append(row)
-        opts.out.with_suffix(".jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-        opts.out.with_suffix(".md").write_text(_markdown(rows, "Builtin generator coverage"
-                                                         + (" (evaluated)" if opts.evaluate else "")))
+        jsonl.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        opts.out.with_suffix(".md").write_text(_markdown(rows, title))
+
+    if not opts.evaluate:
+        for p in paths:
+            start = time.perf_counter()
+            row = analyze(p)
+            row["seconds"] = round(time.perf_counter() - start, 1)
+            record(row)
+        return
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    retry: list[Path] = []
+    with ThreadPoolExecutor(max_workers=max(1, opts.jobs)) as pool:
+        futures = {pool.submit(_run_child, p, opts): p for p in paths}
+        for fut in as_completed(futures):
+            row = fut.result()
+            if opts.jobs > 1 and _retry_serially(row):
+                retry.append(futures[fut])
+                continue
+            record(row)
+    for p in retry:
+        row = _run_child(p, opts)
+        row["note"] = "retried alone after a failure while sharing the GPU"
+        record(row)
 
 
 if __name__ == "__main__":
