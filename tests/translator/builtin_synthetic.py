@@ -62,3 +62,19 @@ SYNTHETIC: dict[str, str] = {
     "var_frobenius": task("return x.var(dim=-1, unbiased=True) + x.std(dim=-1) / torch.norm(x, p='fro')"),
     "pad_clamp_where": task("y = F.pad(x, (1, 2, 0, 1), value=0.5)\nreturn torch.where(y > 0, y, y * 0.1).clamp(-1, 2)"),
 }
+
+
+def shrink_task(src: str, cap: int = 16) -> str:
+    """The task with every module-level integer literal above ``cap`` replaced by ``cap`` (or
+    ``cap + 1`` for odd ones), so a real dev task runs on the CPU emulator in seconds."""
+    import re
+
+    out = []
+    for line in src.splitlines():
+        if re.match(r"^[A-Za-z_][\w, ]*=(?!=)", line) and not line.startswith(("def ", "class ")):
+            lhs, rhs = line.split("=", 1)
+            rhs = re.sub(r"(?<![\w.])(\d+)(?![\w.])",
+                         lambda m: str(cap + int(m.group(1)) % 2) if int(m.group(1)) > cap else m.group(1), rhs)
+            line = lhs + "=" + rhs
+        out.append(line)
+    return "\n".join(out) + "\n"

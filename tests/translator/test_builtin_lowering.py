@@ -26,7 +26,26 @@ from kernelwright.translator.proposers import ProposalRequest
 from kernelwright.translator.proposers.base import Attempt
 
 from . import cuda_emulator
-from .builtin_synthetic import SYNTHETIC, task
+from .builtin_synthetic import SYNTHETIC, shrink_task, task
+
+DEV = Path(__file__).resolve().parents[2] / ".kb" / "dev"
+DEV_TASKS = sorted((DEV / "level1").glob("*.py")) + sorted((DEV / "level2").glob("*.py"))
+# Dev tasks the lowering rejects, and the words its reason must contain.
+DEV_UNSUPPORTED = {
+    "83_Conv3d_GroupNorm_Min_Clamp_Dropout": "tensor constant",
+    "93_ConvTranspose2d_Add_Min_GELU_Multiply": "tensor constant",
+}
+# A spread of stage kinds for the (shrunk) numerics check on the emulator.
+DEV_NUMERICS = [
+    "level1/23_Softmax", "level1/33_BatchNorm", "level1/34_InstanceNorm", "level1/36_RMSNorm_", "level1/37_FrobeniusNorm_",
+    "level1/40_LayerNorm", "level1/41_Max_Pooling_1D", "level1/45_Average_Pooling_2D", "level1/51_Argmax_over_a_dimension",
+    "level1/53_Min_reduction_over_a_dimension", "level1/89_cumsum", "level1/92_cumsum_exclusive",
+    "level1/93_masked_cumsum", "level1/96_HuberLoss", "level1/99_TripletMarginLoss", "level1/100_HingeLoss",
+    "level2/11_ConvTranspose2d_BatchNorm_Tanh_MaxPool_GroupNorm", "level2/18_Matmul_Sum_Max_AvgPool_LogSumExp_LogSumExp",
+    "level2/28_BMM_InstanceNorm_Sum_ResidualAdd_Multiply", "level2/31_Conv2d_Min_Add_Multiply",
+    "level2/66_Matmul_Dropout_Softmax", "level2/84_Gemm_BatchNorm_Scaling_Softmax",
+    "level2/92_Conv2d_GroupNorm_Tanh_HardSwish_ResidualAdd_LogSumExp",
+]
 
 THREAD_REDUCE = LoweringSchedule(reduce_strategy=2)
 
@@ -38,7 +57,9 @@ def _run(src: str, sched: LoweringSchedule, vary: bool) -> tuple[list[torch.Tens
     mod = harness.load_task(src)
     cpu = torch.device("cpu")
     inputs = harness.make_inputs(mod, harness.TrialSpec("t", 7, "normal x2", vary_batch=vary), cpu)
-    expected = harness.run(harness.build_model(mod.Model, mod.get_init_inputs(), 0, cpu), harness.clone_inputs(inputs))
+    model = harness.build_model(mod.Model, mod.get_init_inputs(), 0, cpu)
+    harness.disable_dropout(model)  # the evaluator's stochastic-task policy
+    expected = harness.run(model, harness.clone_inputs(inputs))
     fresh = harness.build_model(mod.Model, mod.get_init_inputs(), 0, cpu)  # running stats untouched
     params = {n.replace(".", "_"): t for n, t in [*fresh.named_parameters(), *fresh.named_buffers()]}
     got = cuda_emulator.run_candidate(cand, inputs, params)
@@ -159,3 +180,48 @@ def test_block_reductions_compile_with_nvcc(tmp_path: Path) -> None:
         proc = subprocess.run(["nvcc", "-arch=sm_90", "-c", "-o", str(tmp_path / f"k{i}.o"), str(f)],
                               capture_output=True, text=True, timeout=300)
         assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+def _check_outputs(exp: list[torch.Tensor], got: list[torch.Tensor]) -> None:
+    assert len(exp) == len(got)
+    for e, g in zip(exp, got):
+        assert tuple(e.shape) == tuple(g.shape)
+        if e.dtype == torch.int64:
+            assert torch.equal(e, g)
+        else:
+            torch.testing.assert_close(g, e, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", DEV_TASKS, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_dev_task_table(path: Path) -> None:
+    """Every dev level-1/2 task: supported with a valid plan, or unsupported with the recorded reason."""
+    prog = analyze_program(path.read_text())
+    if path.stem in DEV_UNSUPPORTED:
+        assert isinstance(prog, LoweringUnsupported) and DEV_UNSUPPORTED[path.stem] in prog.reason
+        return
+    assert prog, prog.reason
+    params = [n.plan_name for n in prog.graph.nodes if n.op == "placeholder" and not n.plan_name.startswith("in")]
+    cand = build_candidate(prog, LoweringSchedule(use_library=0 if prog.library_only else 1))
+    plan_mod.validate_plan(cand.plan, kernels=plan_mod.parse_kernel_signatures(cand.cuda_source), param_names=params,
+                           input_names=[f"in{i}" for i in range(prog.graph.n_inputs)])
+    assert any(s.WhichOneof("step") == "launch" for s in cand.plan.steps)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not cuda_emulator.available(), reason="g++ not available")
+@pytest.mark.parametrize("rel", DEV_NUMERICS)
+@pytest.mark.parametrize("vary", [False, True], ids=["task_batch", "batch_plus_one"])
+def test_dev_task_numerics_shrunk(rel: str, vary: bool) -> None:
+    """Real dev tasks with their sizes capped at 16/17, against PyTorch on the CPU."""
+    path = DEV / f"{rel}.py"
+    if not path.exists():
+        pytest.skip(f"{path} not available")
+    src = shrink_task(path.read_text())
+    try:
+        exp, got = _run(src, THREAD_REDUCE, vary)
+    except RuntimeError as exc:
+        if vary and any(w in str(exc) for w in ("shape", "size", "multiplied")):
+            pytest.skip("the reference rejects the varied batch (the evaluator skips that trial too)")
+        raise
+    _check_outputs(exp, got)

@@ -164,12 +164,12 @@ def emit_scan(prog: Program, st: Stage, s: LoweringSchedule, name: str) -> Kerne
     lines_shape = node.shape[:d] + node.shape[d + 1:]
     i = _grid_stride_open(kb, kb.numel(lines_shape), 1)
     lidx = kb.delinearize(i, lines_shape)
-    kb.emit(f"float acc = {'0.0f' if is_sum else '1.0f'};")
+    kb.emit(f"double acc = {'0.0' if is_sum else '1.0'};  // serial over the whole line: double keeps it exact")
     kb.open(f"for ({it} s = 0; s < {kb.dim(node.shape[d])}; ++s)")
     full = lidx[:d] + ("s",) + lidx[d:]
     v = kb.value(x, full)
     kb.emit(f"acc {'+' if is_sum else '*'}= {v};")
-    kb.emit(f"{out.name}[{kb.linearize(full, node.shape)}] = acc;")
+    kb.emit(f"{out.name}[{kb.linearize(full, node.shape)}] = (float)acc;")
     kb.close()
     _grid_stride_close(kb)
     comment = (f"{'cumsum' if is_sum else 'cumprod'} along dim {d} -> {out.name} {_shape_text(node)}; "

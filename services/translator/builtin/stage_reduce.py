@@ -183,7 +183,10 @@ def emit_reduce(prog: Program, st: Stage, s: LoweringSchedule, name: str) -> Ker
         else:
             kb.emit(f"acc += {v};")
 
-    kb.emit(f"float acc = {init};")
+    # A serial (thread-per-output) sum runs over all of K: accumulate in double so long rows stay
+    # within the 1e-4 tolerance; block reductions keep fp32 partials (short per thread) and a tree.
+    acc_t = "double" if (not block and kind in ("sum", "mean", "var", "prod")) else "float"
+    kb.emit(f"{acc_t} acc = {init};")
     if arg:
         kb.emit("long long acci = 0x7fffffffffffffffLL;")
     kb.open(r_loop)
@@ -196,18 +199,18 @@ def emit_reduce(prog: Program, st: Stage, s: LoweringSchedule, name: str) -> Ker
         else:
             kb.emit(f"acc = kw_block_reduce<{op_struct}>(acc, kw_sm);")
     if kind == "var":
-        kb.emit("const float mean = acc / (float)K;")
-        kb.emit("float acc2 = 0.0f;")
+        kb.emit(f"const {acc_t} mean = acc / ({acc_t})K;")
+        kb.emit(f"{acc_t} acc2 = 0.0f;")
         kb.open(r_loop)
         v = kb.value(x, full_index(kb.delinearize("r", red_shape, prefix="m")))
-        kb.emit(f"const float dev = {v} - mean;")
+        kb.emit(f"const {acc_t} dev = {v} - mean;")
         kb.emit("acc2 += dev * dev;")
         kb.close()
         if block:
             kb.emit("acc2 = kw_block_reduce<KwSum>(acc2, kw_sm);")
-        result = f"acc2 / (float)(K - {correction!r})"
+        result = f"acc2 / ({acc_t})(K - {correction!r})"
     elif kind == "mean":
-        result = "acc / (float)K"
+        result = f"acc / ({acc_t})K"
     elif arg:
         result = "acci"
     else:
