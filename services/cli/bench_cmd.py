@@ -27,7 +27,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from kernelwright.bench import metrics
-from kernelwright.bench.parquet import write_parquet
 from kernelwright.bench.report import write_report
 from kernelwright.bench.results import ResultsWriter, TaskResult, done_keys, latest_by_task, read_results
 from kernelwright.bench.runner import RunOptions, error_result, result_from_run, run_task
@@ -180,6 +179,10 @@ def summary_table(results: list[TaskResult]) -> Table:
 
 
 def write_outputs(results: list[TaskResult], out_dir: Path, console, note: str = "") -> None:
+    # The archive's writer pulls in qdrant-client: imported here so `kernelwright --help` and the
+    # other commands do not need it (the GPU machine runs `evaluate` without it).
+    from kernelwright.bench.parquet import write_parquet
+
     write_parquet(results, out_dir / PARQUET_FILE)
     files = write_report(results, out_dir, note=note)
     console.print(summary_table(results))

@@ -13,7 +13,7 @@ from pathlib import Path
 from rich.console import Console
 
 from kernelwright import __version__
-from kernelwright.cli.mesh import PLANNED, SERVICES
+from kernelwright.cli.mesh import SERVICES
 
 # soft_wrap: paths and addresses stay on one line (copyable, greppable), whatever the width.
 console = Console(soft_wrap=True)
@@ -31,7 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     s = sub.add_parser("serve", help="run one service in the foreground")
-    s.add_argument("service", choices=[*SERVICES, *PLANNED])
+    s.add_argument("service", choices=list(SERVICES))
 
     u = sub.add_parser("up", help="start every implemented service locally; Ctrl-C stops all")
     u.add_argument("--host", default="127.0.0.1")
@@ -151,8 +151,6 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _serve(service: str) -> int:
-    if service in PLANNED:
-        raise CliError(f"the {service} service is not implemented yet (tracked in issue #{PLANNED[service]})")
     import runpy
 
     runpy.run_module(f"kernelwright.{service.replace('-', '_')}", run_name="__main__")

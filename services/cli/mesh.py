@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 SERVICES = ("converter", "archive", "gpu-evaluator", "translator", "evolver")  # implemented
-PLANNED: dict[str, int] = {}  # services still to come, with their issue number
 
 
 def state_dir() -> Path:
