@@ -4,6 +4,11 @@ Supported kernels: grid-stride style code using only the x components of ``block
 ``blockDim``, ``threadIdx`` and ``gridDim``; no shared memory, ``__syncthreads`` or warp
 intrinsics (threads run one after another, so inter-thread communication would be wrong).
 Library calls of the plan run through torch on the CPU; parameters are bound by name.
+
+Block-cooperative kernels (``__shared__``, ``__syncthreads``, ``__shfl_xor_sync``) run in a
+second mode: one OS thread per CUDA thread of a block (blocks one after another), ``__shared__``
+as function statics (one block at a time, so that is the block's shared memory), a block-wide
+barrier for ``__syncthreads`` and a per-warp exchange (two barriers) for ``__shfl_xor_sync``.
 The ``.cu`` is compiled as host C++ with g++ behind a prelude that defines the CUDA keywords,
 ``float4`` and the thread-index globals; a generated ``extern "C"`` entry per kernel loops
 ``blockIdx.x`` over the grid and ``threadIdx.x`` over the block. The plan is resolved with
@@ -24,12 +29,17 @@ import torch
 
 from kernelwright.gpu_evaluator import plan as plan_mod
 
-_FORBIDDEN = re.compile(r"__shared__|__syncthreads|__shfl|atomic[A-Z]|blockIdx\.[yz]|threadIdx\.[yz]")
+_FORBIDDEN = re.compile(r"atomic[A-Z]|blockIdx\.[yz]|threadIdx\.[yz]|__shfl_(?!xor_sync)|__shfl_xor_sync\(0x(?!ffffffff)")
+_COOPERATIVE = re.compile(r"__shared__|__syncthreads|__shfl")
 
 PRELUDE = r"""
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <barrier>
+#include <thread>
+#include <vector>
+#include <memory>
 using std::isnan;
 #define __global__
 #define __device__
@@ -39,7 +49,26 @@ using std::isnan;
 #define __launch_bounds__(...)
 struct float4 { float x, y, z, w; };
 struct kw_uint3 { unsigned int x, y, z; };
-static kw_uint3 blockIdx, threadIdx, blockDim, gridDim;
+static kw_uint3 blockIdx, blockDim, gridDim;
+static thread_local kw_uint3 threadIdx;
+#define __shared__ static
+static std::barrier<>* kw_block_barrier = nullptr;
+static std::vector<std::unique_ptr<std::barrier<>>> kw_warp_barriers;
+static long long kw_lane_slots[1024];
+static inline void __syncthreads() { kw_block_barrier->arrive_and_wait(); }
+template <class T>
+static inline T __shfl_xor_sync(unsigned, T v, int lane_mask) {
+    static_assert(sizeof(T) <= 8, "shuffle of a wide type");
+    const unsigned t = threadIdx.x, base = t & ~31u;
+    std::barrier<>& wb = *kw_warp_barriers[t >> 5];
+    long long bits = 0; std::memcpy(&bits, &v, sizeof(T));
+    kw_lane_slots[t] = bits;
+    wb.arrive_and_wait();
+    const long long other = kw_lane_slots[base + ((t & 31u) ^ (unsigned)lane_mask)];
+    wb.arrive_and_wait();
+    T r; std::memcpy(&r, &other, sizeof(T));
+    return r;
+}
 static inline float rsqrtf(float v) { return 1.0f / std::sqrt(v); }
 static inline float __int_as_float(unsigned int u) { float f; std::memcpy(&f, &u, 4); return f; }
 using std::min;
@@ -63,6 +92,36 @@ def _c_scalar(ctype: str) -> tuple[str, type]:
     if ctype in ("int", "int32_t", "unsigned", "unsigned int", "uint32_t"):
         return ctype, ctypes.c_int
     return ctype, ctypes.c_longlong
+
+
+def _threaded_entry(name: str, params: list[plan_mod.KernelParam]) -> str:
+    decl, call = [], []
+    for j, p in enumerate(params):
+        if p.is_pointer:
+            decl.append(f"void* a{j}")
+            qual = "const " if "const" in p.text.split("*")[0] else ""
+            call.append(f"({qual}{p.ctype}*)a{j}")
+        else:
+            ct, _ = _c_scalar(p.ctype)
+            decl.append(f"{ct} a{j}")
+            call.append(f"a{j}")
+    return (
+        f'extern "C" void kw_launch_{name}(unsigned grid, unsigned block{"".join(", " + d for d in decl)}) {{\n'
+        "    gridDim.x = grid; gridDim.y = gridDim.z = 1; blockDim.x = block; blockDim.y = blockDim.z = 1;\n"
+        "    for (unsigned b = 0; b < grid; ++b) {\n"
+        "        blockIdx.x = b; blockIdx.y = blockIdx.z = 0;\n"
+        "        std::barrier<> bar(block);\n"
+        "        kw_block_barrier = &bar;\n"
+        "        kw_warp_barriers.clear();\n"
+        "        for (unsigned w = 0; w < (block + 31) / 32; ++w)\n"
+        "            kw_warp_barriers.emplace_back(new std::barrier<>(block - w * 32 < 32 ? block - w * 32 : 32));\n"
+        "        std::vector<std::thread> ts;\n"
+        "        for (unsigned t = 0; t < block; ++t)\n"
+        "            ts.emplace_back([=]() { threadIdx.x = t; threadIdx.y = threadIdx.z = 0;\n"
+        f"                                    {name}({', '.join(call)}); }});\n"
+        "        for (auto& th : ts) th.join();\n"
+        "    }\n}\n"
+    )
 
 
 def build(cuda_source: str) -> tuple[ctypes.CDLL, dict[str, list[plan_mod.KernelParam]]]:
@@ -96,6 +155,8 @@ def build(cuda_source: str) -> tuple[ctypes.CDLL, dict[str, list[plan_mod.Kernel
             f"            {name}({', '.join(call)});\n"
             "        }\n    }\n}\n"
         )
+    if _COOPERATIVE.search(code):
+        entries = [_threaded_entry(name, params) for name, params in sigs.items()]
     full = PRELUDE + "\n" + cuda_source + "\n" + "\n".join(entries)
     key = hashlib.sha256(full.encode()).hexdigest()[:24]
     if key in _CACHE:
@@ -103,7 +164,7 @@ def build(cuda_source: str) -> tuple[ctypes.CDLL, dict[str, list[plan_mod.Kernel
     src = _BUILD_DIR / f"{key}.cpp"
     lib = _BUILD_DIR / f"{key}.so"
     src.write_text(full)
-    proc = subprocess.run(["g++", "-O2", "-std=c++17", "-shared", "-fPIC", "-w", "-o", str(lib), str(src)],
+    proc = subprocess.run(["g++", "-O2", "-std=c++20", "-pthread", "-shared", "-fPIC", "-w", "-o", str(lib), str(src)],
                           capture_output=True, text=True, timeout=300)
     if proc.returncode != 0:
         raise RuntimeError(f"g++ failed:\n{proc.stderr[-4000:]}")
