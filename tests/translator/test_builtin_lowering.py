@@ -252,3 +252,16 @@ def test_dev_task_numerics_shrunk(rel: str, vary: bool) -> None:
             pytest.skip("the reference rejects the varied batch (the evaluator skips that trial too)")
         raise
     _check_outputs(exp, got)
+
+
+@pytest.mark.skipif(not cuda_emulator.available(), reason="g++ not available")
+def test_own_conv_kernels_write_the_output_directly_and_match() -> None:
+    conv_only = task("return self.c(x)", "torch.randn(2, 3, 8, 8)", "        self.c = nn.Conv2d(3, 4, 3)")
+    prog = analyze_program(conv_only)
+    assert prog and prog.library_only
+    cand = build_candidate(prog, LoweringSchedule(use_library=0))
+    assert [a.name for a in cand.plan.allocations] == ["out0"]  # no lib_ buffer, no copy kernel
+    assert all(s.WhichOneof("step") == "launch" for s in cand.plan.steps)
+    for src in (conv_only, SYNTHETIC["conv_bn_relu_maxpool"]):
+        exp, got = _run(src, LoweringSchedule(use_library=0), True)
+        _check_outputs(exp, got)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from kernelwright.translator.builtin.graph import LoweringError, trace_task
-from kernelwright.translator.builtin.kernel_builder import KernelSpec
+from kernelwright.translator.builtin.kernel_builder import Buffer, KernelSpec
 from kernelwright.translator.builtin.lowering import Program, lower_graph
 from kernelwright.translator.builtin.schedule import LoweringSchedule
 from kernelwright.translator.builtin.stage_library import LibrarySpec, emit_library
@@ -38,11 +38,40 @@ def _kernel_name(i: int, kind: str, spec_ops: list[str]) -> str:
     return re.sub(r"[^A-Za-z0-9_]", "_", f"kw_s{i}_{kind}_{ops}")[:60]
 
 
+def _own_kernels_write_outputs(prog: Program) -> Program:
+    """Own GEMM/conv kernels write an output allocation directly: no copy stage after them.
+
+    An output stage that only copies a library result (``lib_X`` -> ``out{j}``) is dropped and
+    the library stage writes ``out{j}``; every other reader of ``lib_X`` reads ``out{j}``.
+    """
+    renamed: dict[int, Buffer] = {}
+    drop: set[int] = set()
+    for k, st in enumerate(prog.stages):
+        buf = prog.buffers.get(id(st.node))
+        if (st.kind == "pointwise" and st.is_output and buf is not None and buf.name.startswith("lib_")
+                and id(st.node) not in renamed):
+            renamed[id(st.node)] = st.out
+            drop.add(k)
+    if not renamed:
+        return prog
+    stages = []
+    for k, st in enumerate(prog.stages):
+        if k in drop:
+            continue
+        if st.kind == "library" and id(st.node) in renamed:
+            st = replace(st, out=renamed[id(st.node)], is_output=True)
+        stages.append(st)
+    buffers = {**prog.buffers, **renamed}
+    return replace(prog, stages=stages, buffers=buffers)
+
+
 def build_candidate(prog: Program, s: LoweringSchedule) -> Any:
     """A fast-format ``KernelCandidate`` (proposer "builtin", every knob in ``schedule``)."""
     from kernelwright.common.v1 import kernel_pb2 as kp
     from kernelwright.gpu_evaluator.pool import candidate_id
 
+    if not s.use_library:
+        prog = _own_kernels_write_outputs(prog)
     steps: list[KernelSpec | LibrarySpec] = []
     sources: list[str] = []
     extra_allocs: list[tuple[str, tuple[str, ...], str]] = []
@@ -53,7 +82,7 @@ def build_candidate(prog: Program, s: LoweringSchedule) -> Any:
             steps.append(lib)
             if lib.source:
                 sources.append(lib.source)
-            if lib.allocate_out:
+            if lib.allocate_out and not st.is_output:
                 assert st.node.shape is not None
                 extra_allocs.append((st.out.name, tuple(d.plan_expr(prog.graph.batch_expr) for d in st.node.shape),
                                      st.out.dtype))
@@ -69,7 +98,7 @@ def build_candidate(prog: Program, s: LoweringSchedule) -> Any:
         block_reduce = block_reduce or spec.uses_block_reduce
         steps.append(spec)
         sources.append(spec.source)
-    if not any(isinstance(x, KernelSpec) for x in steps):
+    if not any(isinstance(x, KernelSpec) or x.kernels for x in steps):
         raise LoweringError("no kernel of our own in the plan")
 
     header = ["// kernelwright builtin generator (deterministic lowering of the ATen graph, no LLM).",
