@@ -112,6 +112,7 @@ def run_translate(args, console) -> int:
         response = future.result()
     show_attempts(response, console)
     if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json_format.MessageToJson(response))
     seconds = time.monotonic() - start
     if not response.translated:
