@@ -146,3 +146,19 @@ async def test_repair_over_http_sends_compile_log(fake_llm):
     repair_body = fake_llm.requests[1].body
     assert "blockIdxx" in repair_body["messages"][0]["content"]
     assert out.candidates[0].parent_ids  # the repaired candidate names the broken one
+
+
+def test_price_lookup_exact_or_dated_never_a_shorter_prefix():
+    from kernelwright.translator.proposers.pricing import PriceTable
+
+    table = PriceTable.load()
+    assert table.lookup("claude-opus-4-5").input == 5.0  # not claude-opus-4's 15.0
+    assert table.lookup("claude-opus-4-1-20250805").input == 15.0
+    assert table.lookup("claude-opus-4-1@20250805").output == 75.0
+    assert table.lookup("claude-sonnet-4-6").cache_read == 0.3
+    assert table.lookup("claude-opus-4-9") is None  # unknown: flagged unpriced, not guessed
+    usd, priced = table.cost("claude-opus-4-9", input_tokens=1000, output_tokens=1000)
+    assert (usd, priced) == (0.0, False)
+    usd, priced = table.cost("claude-haiku-4-5", input_tokens=1_000_000, output_tokens=1_000_000,
+                             cache_read=1_000_000, cache_write=1_000_000)
+    assert priced and abs(usd - (1.0 + 5.0 + 0.1 + 1.25)) < 1e-9

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_PRICES = Path(__file__).resolve().parent / "prices.json"
+
+
+# "<id>-YYYYMMDD" (Anthropic API) or "<id>@YYYYMMDD" (Vertex AI), optionally with a further suffix.
+_DATED = re.compile(r"(.+?)[-@](\d{8})(?:[-:@].*)?")
 
 
 @dataclass(frozen=True)
@@ -27,10 +32,12 @@ class PriceTable:
         return cls({k: Price(**v) for k, v in data.get("models", {}).items()})
 
     def lookup(self, model: str) -> Price | None:
+        """Exact id, or a listed id plus a date suffix. Not any prefix: "claude-opus-4-5" must not be
+        priced as "claude-opus-4" (three times its price); an unlisted id is unknown instead."""
         if model in self.models:
             return self.models[model]
-        best = max((k for k in self.models if model.startswith(k)), key=len, default=None)
-        return self.models[best] if best else None
+        m = _DATED.fullmatch(model)
+        return self.models.get(m.group(1)) if m else None
 
     def cost(self, model: str, *, input_tokens: int, output_tokens: int, cache_read: int = 0, cache_write: int = 0) -> tuple[float, bool]:
         """(cost in USD, priced); an unknown model costs 0 and is flagged unpriced."""
