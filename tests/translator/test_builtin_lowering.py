@@ -26,7 +26,8 @@ from kernelwright.translator.proposers.base import Attempt
 from . import cuda_emulator
 from .builtin_synthetic import SYNTHETIC, shrink_task, task
 
-DEV = Path(__file__).resolve().parents[2] / ".kb" / "dev"
+# The dev level-1/2 task files, copied unmodified into tests/data (MIT, see its README and LICENSE).
+DEV = Path(__file__).resolve().parents[1] / "data" / "kernelbench" / "dev"
 DEV_TASKS = sorted((DEV / "level1").glob("*.py")) + sorted((DEV / "level2").glob("*.py"))
 # Dev tasks the lowering rejects, and the words its reason must contain.
 DEV_UNSUPPORTED = {

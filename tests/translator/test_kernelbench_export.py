@@ -34,7 +34,7 @@ from kernelwright.translator.kernelbench_export import (
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "gpu_evaluator" / "corpus"
-TASK_ROOTS = (ROOT / ".kb" / "dev", ROOT.parent / "shared" / "benchmarks" / "kernelbench" / "dev")
+TASK_ROOTS = (ROOT / "tests" / "data" / "kernelbench" / "dev", ROOT / ".kb" / "dev")
 
 
 def task_path(rel: str) -> Path | None:
@@ -51,7 +51,7 @@ def corpus_cases() -> list[tuple[str, Path, Path]]:
 
 
 CASES = corpus_cases()
-needs_tasks = pytest.mark.skipif(not CASES, reason="KernelBench task files not found (.kb/dev or ../shared)")
+needs_tasks = pytest.mark.skipif(not CASES, reason="KernelBench task files not found (tests/data/kernelbench/dev)")
 
 
 # A synthetic task with parameters, a buffer, a submodule and a scalar input, and a plan that uses
