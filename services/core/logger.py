@@ -15,10 +15,28 @@ import structlog
 _configured = False
 
 
+class _CurrentStderr:
+    """Writes to whatever ``sys.stderr`` is at the time of the write, not at configuration time.
+
+    A CLI command configures logging and may return while its in-process servers keep running;
+    if the stderr it saw is replaced and closed (test capture, a redirect undone), a later log
+    line must not raise inside an RPC handler."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
 def configure_logging(level: str = "info", fmt: str = "auto", *, stream: Any = None) -> None:
     """Set up structlog and route stdlib logging (grpc, qdrant) through the same renderer."""
     global _configured
-    stream = stream or sys.stderr
+    if stream is None or stream is sys.stderr:
+        stream = _CurrentStderr()
     use_json = fmt == "json" or (fmt == "auto" and not stream.isatty())
     shared = [
         structlog.contextvars.merge_contextvars,

@@ -33,3 +33,19 @@ def test_stdlib_logging_goes_through_same_renderer():
     logging.getLogger("grpc.something").warning("from stdlib")
     record = json.loads(stream.getvalue().strip().splitlines()[-1])
     assert record["event"] == "from stdlib"
+
+
+def test_logging_to_stderr_follows_its_replacement(monkeypatch):
+    # A CLI command configures logging with the stderr of its time; servers it started may log
+    # after that stream is closed (pytest capture). The line must go to the current stderr.
+    import io
+    import sys
+
+    old = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", old)
+    configure_logging("info", "json", stream=sys.stderr)
+    old.close()
+    new = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", new)
+    get_logger("t").warning("after the swap", n=1)
+    assert '"after the swap"' in new.getvalue()
