@@ -45,8 +45,11 @@ def analyze(path: Path) -> dict:
     return row
 
 
-def evaluate_one(path: Path, n_candidates: int, verify_only: bool = False) -> dict:
-    """In a child process: propose, evaluate the first ``n_candidates``, keep the best accepted."""
+def evaluate_one(path: Path, n_candidates: int, verify_only: bool = False, ctx=None) -> dict:
+    """In a child process: propose, evaluate the first ``n_candidates``, keep the best accepted.
+
+    ``ctx`` lets one long-lived child evaluate many tasks (``--batch``).
+    """
     from kernelwright.common.v1 import kernel_pb2, verdict_pb2
     from kernelwright.gpu_evaluator.pipeline import EvalOptions, evaluate
     from kernelwright.gpu_evaluator.worker import make_context
@@ -60,7 +63,7 @@ def evaluate_one(path: Path, n_candidates: int, verify_only: bool = False) -> di
     if not res.candidates:
         row.update(correct=False, reason=(res.problems or [row.get("reason", "")])[0][:300])
         return row
-    ctx = make_context("builtin-coverage")
+    ctx = ctx or make_context("builtin-coverage")
     best = None
     outcomes = []
     for cand in res.candidates[:n_candidates]:
@@ -80,11 +83,99 @@ def evaluate_one(path: Path, n_candidates: int, verify_only: bool = False) -> di
         row.update(correct=True, schedule=" ".join(f"{k}={val}" for k, val in sorted(cand.schedule.items())))
         return row
     t = v.timings
+    row["phases"] = {k: round(val, 2) for k, val in v.phase_seconds.items()}  # where a task's seconds go
     row.update(correct=True, ours_ms=round(t.candidate.median_ms, 4), eager_ms=round(t.eager.median_ms, 4),
                compile_ms=round(t.compiled.median_ms, 4), vs_eager=round(t.speedup_vs_eager, 3),
                vs_compile=round(t.speedup_vs_compile, 3),
                schedule=" ".join(f"{k}={val}" for k, val in sorted(cand.schedule.items())))
     return row
+
+
+def warm_compile(path: Path) -> dict:
+    """torch.compile the reference once, so the timing pass finds inductor's on-disk caches warm
+    (codegen and Triton builds take ~10-20 s a task; a cache hit takes ~1-2 s)."""
+    import torch
+
+    from kernelwright.gpu_evaluator import harness
+    from kernelwright.gpu_evaluator.worker import make_context
+
+    start = time.perf_counter()
+    ctx = make_context("builtin-coverage")
+    task = ctx.task(path.read_text())
+    inputs = harness.make_inputs(task.module, harness.TrialSpec("warm", 1, "task"), ctx.device)
+    with torch.no_grad():
+        torch.compile(task.model)(*inputs)
+    torch.cuda.synchronize()
+    return {"task": path.stem, "level": _level(path), "warm_compile_s": round(time.perf_counter() - start, 1)}
+
+
+def batch_worker(paths: list[Path], n_candidates: int) -> None:
+    """One process, many tasks, in order; a row per task on stdout. The parent restarts it after a crash."""
+    from kernelwright.gpu_evaluator.worker import make_context
+
+    ctx = make_context("builtin-coverage")
+    for p in paths:
+        print(f"KW_START {p}", flush=True)
+        start = time.perf_counter()
+        try:
+            row = evaluate_one(p, n_candidates, ctx=ctx)
+        except Exception as exc:  # noqa: BLE001 - a row, not a dead batch; fatal CUDA errors end the process
+            from kernelwright.gpu_evaluator.pipeline import is_fatal
+
+            row = {"task": p.stem, "level": _level(p), "covered": None, "correct": False,
+                   "reason": f"evaluator raised {type(exc).__name__}: {str(exc)[:300]}"}
+            if is_fatal(exc):
+                row["seconds"] = round(time.perf_counter() - start, 1)
+                print("KW_ROW " + json.dumps(row), flush=True)
+                sys.exit(3)
+        row["seconds"] = round(time.perf_counter() - start, 1)
+        print("KW_ROW " + json.dumps(row), flush=True)
+        ctx.tasks.clear()  # one task at a time: free its model, inputs and compiled graph
+        import gc
+
+        import torch
+
+        gc.collect()
+        torch.cuda.empty_cache()
+
+
+def run_batch(paths: list[Path], opts, record) -> None:
+    """Serial timing in long-lived children: a crash or hang costs one task, then a fresh child goes on."""
+    todo = list(paths)
+    while todo:
+        cmd = [sys.executable, __file__, "--batch-worker", *map(str, todo), "--candidates", str(opts.candidates)]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        current: Path | None = None
+        started = time.perf_counter()
+        import threading
+
+        def _watchdog(proc=proc) -> None:
+            # A hang inside one task: kill the child once that task exceeds --timeout.
+            while proc.poll() is None:
+                if current is not None and time.perf_counter() - started > opts.timeout:
+                    proc.kill()
+                    return
+                time.sleep(1)
+
+        threading.Thread(target=_watchdog, daemon=True).start()
+        tail: list[str] = []
+        for line in proc.stdout:  # type: ignore[union-attr]
+            if line.startswith("KW_START "):
+                current, started = Path(line[9:].strip()), time.perf_counter()
+            elif line.startswith("KW_ROW "):
+                record(json.loads(line[7:]))
+                todo.remove(current)
+                current = None
+            else:
+                tail = (tail + [line.rstrip()])[-20:]
+        proc.wait()
+        if current is not None:  # died inside a task: record it and go on with a fresh child
+            record({"task": current.stem, "level": _level(current), "covered": None, "correct": False,
+                    "reason": f"batch worker exited {proc.returncode} in this task: {' '.join(tail)[-300:]}",
+                    "seconds": round(time.perf_counter() - started, 1)})
+            todo.remove(current)
+        elif proc.returncode != 0 and todo:
+            raise SystemExit(f"batch worker failed before a task: {' '.join(tail)[-500:]}")
 
 
 def _markdown(rows: list[dict], title: str) -> str:
@@ -99,11 +190,13 @@ def _markdown(rows: list[dict], title: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _run_child(p: Path, opts) -> dict:
+def _run_child(p: Path, opts, warm_only: bool = False) -> dict:
     start = time.perf_counter()
     cmd = [sys.executable, __file__, "--worker", str(p), "--candidates", str(opts.candidates)]
     if opts.verify_only:
         cmd.append("--verify-only")
+    if warm_only:
+        cmd.append("--warm-compile")
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=opts.timeout)
         found = [ln[7:] for ln in proc.stdout.splitlines() if ln.startswith("KW_ROW ")]
@@ -139,13 +232,28 @@ def main() -> None:
     ap.add_argument("--only-correct", type=Path,
                     help="a previous .jsonl: evaluate only the tasks it found correct (e.g. time what verified)")
     ap.add_argument("--resume", action="store_true", help="keep rows already in <out>.jsonl and skip their tasks")
+    ap.add_argument("--batch", action="store_true",
+                    help="timing in two phases: warm torch.compile's on-disk caches for every task in parallel "
+                         "children (--jobs; nothing timed), then evaluate the tasks one after another in a "
+                         "long-lived child (restarted after a crash): the GPU runs one timing at a time")
+    ap.add_argument("--batch-phase", choices=("both", "warm", "time"), default="both",
+                    help="with --batch: only warm the caches, only time, or both (default)")
     ap.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--warm-compile", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--batch-worker", nargs="+", type=Path, help=argparse.SUPPRESS)
     opts = ap.parse_args()
     if opts.worker:
-        print("KW_ROW " + json.dumps(evaluate_one(opts.worker, opts.candidates, opts.verify_only)), flush=True)
+        row = warm_compile(opts.worker) if opts.warm_compile else evaluate_one(opts.worker, opts.candidates,
+                                                                               opts.verify_only)
+        print("KW_ROW " + json.dumps(row), flush=True)
         return
-    if opts.jobs > 1 and not (opts.evaluate and opts.verify_only):
-        ap.error("--jobs > 1 needs --evaluate --verify-only")
+    if opts.batch_worker:
+        batch_worker(opts.batch_worker, opts.candidates)
+        return
+    if opts.batch and (opts.verify_only or not opts.evaluate):
+        ap.error("--batch times tasks: it needs --evaluate and no --verify-only")
+    if opts.jobs > 1 and not (opts.evaluate and (opts.verify_only or opts.batch)):
+        ap.error("--jobs > 1 needs --evaluate with --verify-only or --batch")
 
     def _key(p: Path):
         return int(p.stem.split("_")[0]) if p.stem.split("_")[0].isdigit() else 0
@@ -178,6 +286,23 @@ def main() -> None:
             record(row)
         return
     from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    if opts.batch:
+        # Phase 1 (parallel, nothing timed): warm the compile caches. A failure here is only logged:
+        # phase 2 evaluates every task in full either way.
+        phase1 = opts.out.with_name(opts.out.name + "-warm.jsonl")
+        if opts.batch_phase == "time":
+            paths, warm_paths = paths, []
+        else:
+            warm_paths = paths
+        with ThreadPoolExecutor(max_workers=max(1, opts.jobs)) as pool, phase1.open("a") as log:
+            for fut in as_completed([pool.submit(_run_child, p, opts, True) for p in warm_paths]):
+                log.write(json.dumps(fut.result()) + "\n")
+                log.flush()
+        # Phase 2 (serial, alone on the GPU): verify and time, one task at a time.
+        if opts.batch_phase != "warm":
+            run_batch(paths, opts, record)
+        return
 
     retry: list[Path] = []
     with ThreadPoolExecutor(max_workers=max(1, opts.jobs)) as pool:
