@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -122,6 +123,11 @@ def batch_worker(paths: list[Path], n_candidates: int) -> None:
         except Exception as exc:  # noqa: BLE001 - a row, not a dead batch; fatal CUDA errors end the process
             from kernelwright.gpu_evaluator.pipeline import is_fatal
 
+            if "out of memory" in str(exc).lower() and str(p) not in os.environ.get("KW_BATCH_NO_RETRY", ""):
+                # Memory held over from earlier tasks (allocator, compiled graphs): once more in a fresh child.
+                print(f"KW_RETRY {p}", flush=True)
+                sys.exit(4)
+
             row = {"task": p.stem, "level": _level(p), "covered": None, "correct": False,
                    "reason": f"evaluator raised {type(exc).__name__}: {str(exc)[:300]}"}
             if is_fatal(exc):
@@ -142,9 +148,11 @@ def batch_worker(paths: list[Path], n_candidates: int) -> None:
 def run_batch(paths: list[Path], opts, record) -> None:
     """Serial timing in long-lived children: a crash or hang costs one task, then a fresh child goes on."""
     todo = list(paths)
+    retried: list[str] = []
     while todo:
         cmd = [sys.executable, __file__, "--batch-worker", *map(str, todo), "--candidates", str(opts.candidates)]
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        env = {**os.environ, "KW_BATCH_NO_RETRY": "\n".join(retried)}
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
         current: Path | None = None
         started = time.perf_counter()
         import threading
@@ -159,9 +167,14 @@ def run_batch(paths: list[Path], opts, record) -> None:
 
         threading.Thread(target=_watchdog, daemon=True).start()
         tail: list[str] = []
+        retrying = False
         for line in proc.stdout:  # type: ignore[union-attr]
             if line.startswith("KW_START "):
                 current, started = Path(line[9:].strip()), time.perf_counter()
+            elif line.startswith("KW_RETRY "):
+                retried.append(line[9:].strip())
+                current = None  # stays in todo: the next child starts with it
+                retrying = True
             elif line.startswith("KW_ROW "):
                 record(json.loads(line[7:]))
                 todo.remove(current)
@@ -174,7 +187,7 @@ def run_batch(paths: list[Path], opts, record) -> None:
                     "reason": f"batch worker exited {proc.returncode} in this task: {' '.join(tail)[-300:]}",
                     "seconds": round(time.perf_counter() - started, 1)})
             todo.remove(current)
-        elif proc.returncode != 0 and todo:
+        elif proc.returncode != 0 and todo and not retrying:
             raise SystemExit(f"batch worker failed before a task: {' '.join(tail)[-500:]}")
 
 

@@ -50,8 +50,10 @@ class Schedule:
                 "items_per_thread": self.vector_width * self.unroll}
 
 
+# float4 first: on the H100 the scalar 4-way-unrolled body ran memory-bound activations at 0.78-0.95x
+# eager (docs/benchmarks.md, 2026-11-25); 16-byte accesses are what torch's own kernels use.
 DEFAULT_SCHEDULES: tuple[Schedule, ...] = tuple(
-    Schedule(b, v, u) for b in (128, 256, 512) for (v, u) in ((1, 4), (4, 1))
+    Schedule(b, v, u) for (v, u) in ((4, 1), (1, 4)) for b in (256, 128, 512)
 )
 
 
