@@ -266,3 +266,59 @@ def test_own_conv_kernels_write_the_output_directly_and_match() -> None:
     for src in (conv_only, SYNTHETIC["conv_bn_relu_maxpool"]):
         exp, got = _run(src, LoweringSchedule(use_library=0), True)
         _check_outputs(exp, got)
+
+
+_LINEAR_PARAMS = ("        self.w = nn.Parameter(torch.randn(7, 12))\n        self.b = nn.Parameter(torch.randn(7))\n"
+                  "        self.b2 = nn.Parameter(torch.randn(1, 7))")
+
+
+@pytest.mark.parametrize("body, folds", [
+    ("return F.linear(x, self.w, self.b) * 3", True),  # addmm decomposed: mul(mm, 1) + mul(bias, 1)
+    ("return self.b + x @ self.w.t()", True),  # plain add, bias first
+    ("return torch.relu(x @ self.w.t() + self.b)", True),
+    ("y = x @ self.w.t()\nreturn y + self.b, y", False),  # the GEMM result is read elsewhere too
+    ("return x @ self.w.t() + self.b2", False),  # a 2-D bias is not linear's bias
+    ("return torch.addmm(self.b, x, self.w.t(), alpha=2.0)", False),  # scaled GEMM term
+    ("return x @ self.w.t() + x[:, :7]", False),  # a tensor that is not a 1-D buffer
+])
+def test_linear_bias_fold_takes_only_the_bias_pattern(body: str, folds: bool) -> None:
+    from kernelwright.translator.builtin.graph import trace_task
+    from kernelwright.translator.builtin.lowering import fold_linear_bias
+
+    graph = trace_task(task(body, "torch.randn(5, 12)", _LINEAR_PARAMS))
+    before = [n.op for n in graph.nodes]
+    folded = fold_linear_bias(graph)
+    assert [n.op for n in graph.nodes] == before  # the input graph is left as it was
+    ops = [n.op for n in folded.nodes]
+    assert ("aten.linear.default" in ops) == folds
+    assert ("aten.mm.default" in ops) == (not folds)
+
+
+def _launch_tensors(cand: kernel_pb2.KernelCandidate) -> set[str]:
+    return {a.tensor for st in cand.plan.steps if st.WhichOneof("step") == "launch" for a in st.launch.args}
+
+
+@pytest.mark.skipif(not cuda_emulator.available(), reason="g++ not available")
+@pytest.mark.parametrize("src", [SYNTHETIC["linear_gelu_logsumexp"],
+                                 task("return torch.relu(self.b + x @ self.w.t())", "torch.randn(5, 12)",
+                                      _LINEAR_PARAMS)], ids=["nn_linear", "bias_first"])
+def test_linear_bias_goes_into_the_library_call_and_own_kernels_are_unchanged(src: str) -> None:
+    prog = analyze_program(src)
+    assert prog and prog.own_kernel_program is not None
+    params = [n.plan_name for n in prog.graph.nodes if n.op == "placeholder" and not n.plan_name.startswith("in")]
+    bias = next(p for p in params if p.endswith("b") or p.endswith("bias"))
+    weight = next(p for p in params if p.endswith("w") or p.endswith("weight"))
+    lib = build_candidate(prog, LoweringSchedule())
+    calls = [s.library_call for s in lib.plan.steps if s.WhichOneof("step") == "library_call"]
+    assert [(c.op, [a.tensor for a in c.args]) for c in calls] == [("linear", ["in0", weight, bias])]
+    assert bias not in _launch_tensors(lib)  # no kernel of ours adds the bias any more
+    own = build_candidate(prog, LoweringSchedule(use_library=0))
+    assert not any(s.WhichOneof("step") == "library_call" for s in own.plan.steps)
+    assert own.cuda_source == build_candidate(prog.own_kernel_program, LoweringSchedule(use_library=0)).cuda_source
+    assert bias in _launch_tensors(own)  # own GEMM: the epilogue kernel still adds it
+    for cand in (lib, own):
+        plan_mod.validate_plan(cand.plan, kernels=plan_mod.parse_kernel_signatures(cand.cuda_source),
+                               param_names=params, input_names=["in0"])
+    # Own GEMM kernels use a 3-D grid (helper B's emulator tests them); the library path here.
+    for vary in (False, True):
+        _check_outputs(*_run(src, LoweringSchedule(), vary))

@@ -71,7 +71,7 @@ def build_candidate(prog: Program, s: LoweringSchedule) -> Any:
     from kernelwright.gpu_evaluator.pool import candidate_id
 
     if not s.use_library:
-        prog = _own_kernels_write_outputs(prog)
+        prog = _own_kernels_write_outputs(prog.own_kernel_program or prog)
     steps: list[KernelSpec | LibrarySpec] = []
     sources: list[str] = []
     extra_allocs: list[tuple[str, tuple[str, ...], str]] = []

@@ -13,12 +13,12 @@ everything else keeps training-mode semantics (BatchNorm uses batch statistics).
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kernelwright.translator.builtin.dims import Dim
 
-__all__ = ["BatchScalar", "GNode", "Graph", "LoweringError", "trace_task"]
+__all__ = ["BatchScalar", "GNode", "Graph", "LoweringError", "rebuild", "trace_task"]
 
 
 class LoweringError(Exception):
@@ -240,6 +240,11 @@ def trace_task(task_source: str) -> Graph:
         all_nodes.append(g)
 
     # Only what the outputs need (drops running-stat updates, aliases, empty(), ...).
+    return Graph(_live_linked(all_nodes, outputs), outputs, batch_expr, batch, len(inputs))
+
+
+def _live_linked(all_nodes: list[GNode], outputs: list[GNode]) -> list[GNode]:
+    """The nodes the outputs depend on (topological order kept), with their ``users`` filled in."""
     live: set[int] = set()
     stack = list(outputs)
     while stack:
@@ -252,4 +257,30 @@ def trace_task(task_source: str) -> Graph:
     for n in nodes:
         for a in n.tensor_args():
             a.users.append(n)
-    return Graph(nodes, outputs, batch_expr, batch, len(inputs))
+    return nodes
+
+
+def rebuild(graph: Graph, substitutes: dict[int, GNode]) -> Graph:
+    """A copy of ``graph`` with node ``id -> substitute`` replaced (graph rewriting passes).
+
+    A substitute's arguments name nodes of ``graph`` that come before the node it replaces; every
+    node is copied with its arguments remapped, so ``graph`` itself is left as it was (the
+    lowering keeps both variants). Nodes nothing reads any more are dropped.
+    """
+    env: dict[int, GNode] = {}
+
+    def remap(a: Any) -> Any:
+        if isinstance(a, GNode):
+            return env[id(a)]
+        if isinstance(a, (list, tuple)):
+            return type(a)(remap(x) for x in a)
+        return a
+
+    copies = []
+    for n in graph.nodes:
+        src = substitutes.get(id(n), n)
+        c = replace(src, args=remap(src.args), kwargs={k: remap(v) for k, v in src.kwargs.items()}, users=[])
+        env[id(n)] = c
+        copies.append(c)
+    outputs = [env[id(o)] for o in graph.outputs]
+    return Graph(_live_linked(copies, outputs), outputs, graph.batch_expr, graph.batch, graph.n_inputs)

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 
 from kernelwright.translator.builtin import cexpr
 from kernelwright.translator.builtin.dims import static_numel
-from kernelwright.translator.builtin.graph import GNode, Graph, LoweringError
+from kernelwright.translator.builtin.graph import GNode, Graph, LoweringError, rebuild
 from kernelwright.translator.builtin.kernel_builder import Buffer
 
-__all__ = ["Program", "Stage", "classify", "lower_graph"]
+__all__ = ["Program", "Stage", "classify", "fold_linear_bias", "lower_graph"]
 
 REDUCE = {"aten.sum", "aten.mean", "aten.amax", "aten.amin", "aten.argmax", "aten.argmin", "aten.prod",
           "prims.sum", "prims.var", "prims.amax", "prims.amin", "prims.prod", "aten.var", "aten.any", "aten.all"}
@@ -25,7 +25,7 @@ TUPLE_REDUCE = {"aten.max.dim", "aten.min.dim"}
 FULL_REDUCE = {"aten.max.default": "amax", "aten.min.default": "amin"}
 SCAN = {"aten.cumsum", "aten.cumprod"}
 WINDOW = {"aten.max_pool2d_with_indices", "aten.max_pool3d_with_indices", "aten.avg_pool2d", "aten.avg_pool3d"}
-LIBRARY = {"aten.convolution", "aten.mm", "aten.bmm"}
+LIBRARY = {"aten.convolution", "aten.mm", "aten.bmm", "aten.linear"}  # linear: made by fold_linear_bias
 
 
 @dataclass
@@ -45,6 +45,9 @@ class Program:
     outputs: list[Buffer]
     index_type: str
     ops: list[str] = field(default_factory=list)
+    # The lowering of the graph before fold_linear_bias, when that changed it: own GEMM kernels
+    # (use_library=0) take the bias in their epilogue kernel as before.
+    own_kernel_program: Program | None = None
 
     @property
     def has_library(self) -> bool:
@@ -110,7 +113,74 @@ def _library_operand_ok(node: GNode, a: GNode, buffers: dict[int, Buffer]) -> bo
     return False
 
 
+def _unit_scale_operand(n: GNode) -> GNode | None:
+    """``t`` when ``n`` is ``t * 1`` (addmm's decomposition scales both terms by alpha = beta = 1)."""
+    if n.op != "aten.mul.Tensor" or len(n.args) != 2:
+        return None
+    for t, k in (n.args, reversed(n.args)):
+        if isinstance(t, GNode) and type(k) in (int, float) and k == 1:
+            return t
+    return None
+
+
+def _linear_with_bias(add: GNode, outputs: set[int]) -> GNode | None:
+    """``linear(x, w, bias)`` for ``add(mm(x, permute(w, [1, 0])), bias)`` (either order, each term
+    possibly scaled by 1), when nothing else reads the mm and ``bias`` is a 1-D buffer of the
+    GEMM's output columns; else None."""
+    if add.op != "aten.add.Tensor" or len(add.args) != 2 or add.kwargs.get("alpha", 1) != 1:
+        return None
+    for p, q in (add.args, reversed(add.args)):
+        if not (isinstance(p, GNode) and isinstance(q, GNode)):
+            return None
+        chain = [p]  # from the add's operand down to the mm; each link read by the next one only
+        while (inner := _unit_scale_operand(chain[-1])) is not None:
+            chain.append(inner)
+        mm = chain[-1]
+        bias = q
+        while (inner := _unit_scale_operand(bias)) is not None:
+            bias = inner
+        if mm.op != "aten.mm.default" or any(len(c.users) != 1 or id(c) in outputs for c in chain):
+            continue
+        x, wt = mm.args[0], mm.args[1]
+        if not (isinstance(wt, GNode) and wt.op == "aten.permute.default" and list(wt.args[1]) == [1, 0]):
+            continue
+        w = wt.args[0]
+        if not (isinstance(w, GNode) and w.op == "placeholder" and bias.op == "placeholder"):
+            continue
+        assert mm.shape is not None
+        if bias.shape != (mm.shape[1],) or bias.dtype != mm.dtype or add.shape != mm.shape or add.dtype != mm.dtype:
+            continue
+        return GNode(mm.name, "aten.linear.default", (x, w, bias), {}, add.shape, add.dtype)
+    return None
+
+
+def fold_linear_bias(graph: Graph) -> Graph:
+    """Graph pass: ``nn.Linear``'s bias goes back into the GEMM (one ``linear(x, w, bias)`` call).
+
+    The trace decomposes addmm into ``mm`` + ``add``; calling the library without the bias and
+    adding it in our epilogue kernel made a different, slower cuBLAS GEMM than eager's addmm
+    (cuBLASLt bias epilogue). The add's readers read the linear's result instead. Returns
+    ``graph`` itself when nothing matches (the input graph is never modified).
+    """
+    outputs = {id(o) for o in graph.outputs}
+    subs = {}
+    for n in graph.nodes:
+        lin = _linear_with_bias(n, outputs)
+        if lin is not None:
+            subs[id(n)] = lin
+    return rebuild(graph, subs) if subs else graph
+
+
 def lower_graph(graph: Graph) -> Program:
+    """The library path's Program (linear bias folded), with the unfolded one for own kernels."""
+    folded = fold_linear_bias(graph)
+    prog = _partition(folded)
+    if folded is not graph:
+        prog.own_kernel_program = _partition(graph)
+    return prog
+
+
+def _partition(graph: Graph) -> Program:
     problems = []
     kinds: dict[int, str] = {}
     for n in graph.nodes:

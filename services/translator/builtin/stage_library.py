@@ -49,6 +49,12 @@ def emit_library(prog: Program, st: Stage, s: LoweringSchedule, prefix: str) -> 
     op = cexpr.base_op(node.op)
     if op == "aten.convolution":
         return _conv(prog, node, out.name, s, prefix)
+    if op == "aten.linear":  # made by lowering.fold_linear_bias: x, w, bias
+        if not s.use_library:
+            raise LoweringError("linear with a folded bias is a library call; own kernels lower the unfolded graph")
+        args = [_buf(prog, a) for a in node.args]
+        return LibrarySpec(calls=[("linear", args, out.name, {})],
+                           comment=f"linear with bias (cuBLAS, bias in the GEMM epilogue) -> {out.name}")
     a, b = node.args[0], node.args[1]
     transposed_b = id(b) not in prog.buffers  # mm(x, w.t()): b is permute(w, [1, 0])
     if s.use_library:
