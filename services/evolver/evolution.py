@@ -216,7 +216,7 @@ class RunExecutor:
         calls = [(name, "translate", self._request(ctx, []))
                  for name in ctx.ensemble.weights if ctx.tracker.cost_left() > 0 or name == "builtin"]
         rng.shuffle(calls)
-        items += await self._propose(ctx, calls)
+        items += await self._propose(ctx, calls, share=self.settings.seed_candidates)
         return await self._evaluate(ctx, self._admit(ctx, 0, items))
 
     async def _stepping_stones(self, ctx: _Context) -> tuple[list[SteppingStone], list[kernel_pb2.KernelCandidate]]:
@@ -328,12 +328,12 @@ class RunExecutor:
             input_specs=list(ctx.program.inputs), target_gpu=ctx.record.target_pool, stepping_stones=ctx.stones,
             history=history, parameter_names=None, program=ctx.program, **kwargs)
 
-    async def _propose(self, ctx: _Context, calls: list[tuple[str, str, ProposalRequest]]
-                       ) -> list[tuple[kernel_pb2.KernelCandidate, str]]:
+    async def _propose(self, ctx: _Context, calls: list[tuple[str, str, ProposalRequest]],
+                       share: int | None = None) -> list[tuple[kernel_pb2.KernelCandidate, str]]:
         """Run proposer calls (a few at a time); each call contributes at most its share of new candidates."""
         if not calls:
             return []
-        share = max(1, math.ceil(self.settings.offspring_per_generation / len(calls)))
+        share = share or max(1, math.ceil(self.settings.offspring_per_generation / len(calls)))
         gate = asyncio.Semaphore(4)
 
         async def one(name: str, operator: str, request: ProposalRequest):

@@ -57,6 +57,9 @@ class EvolverSettings(DiscoverySettings):
     proposer_weights: str = Field("builtin=1", description="Default ensemble, e.g. builtin=1,anthropic=0.5.")
     max_active_runs: int = Field(8, ge=1, description="Runs evolving at once; more wait QUEUED.")
     max_queued_runs: int = Field(1000, ge=0, description="QUEUED runs beyond which StartRun is RESOURCE_EXHAUSTED.")
+    seed_candidates: int = Field(3, ge=1, le=1000, description="Stage-2 candidates taken from each proposer "
+                                 "to seed a run (the builtin one offers its whole schedule grid); the rest of "
+                                 "the candidate budget goes to evolution.")
     offspring_per_generation: int = Field(8, ge=1, le=1000)
     crossover_rate: float = Field(0.25, ge=0, le=1)
     schedule_search_rate: float = Field(0.35, ge=0, le=1)

@@ -147,3 +147,17 @@ async def test_fifty_concurrent_start_runs_each_get_an_answer(mesh):
     assert all(events[-1].state in FINAL for events in finals)
     assert all(events[-1].state == pb.RUN_STATE_SUCCEEDED for events in finals), \
         {e[-1].message for e in finals}
+
+
+async def test_seeding_takes_seed_candidates_per_proposer_and_leaves_the_rest_to_evolution(mesh, tmp_path):
+    wide = scripted.register("scripted-wide", marker="SLOW:0.05", per_call=6)
+    ev = await mesh["boot"](proposer_weights="scripted-wide=1", seed_candidates=2)
+    stub = ev["stub"]
+    run_id = (await stub.StartRun(pb.StartRunRequest(task=TASK, budget=pb.Budget(max_candidates=8)))).run_id
+    last = (await watch_to_end(stub, run_id))[-1]
+    assert last.state == pb.RUN_STATE_SUCCEEDED, last.message
+    store = RunStore(str(tmp_path / "evolver.sqlite"))
+    generations = [c.generation for c in store.candidates(run_id)]
+    assert generations.count(0) == 2, "the proposer offered 6 seeds; only seed_candidates are taken"
+    assert len(generations) == 8 and max(generations) >= 1
+    assert wide.calls[0].history == [], "the seed call is a plain translation"
