@@ -12,6 +12,8 @@ timing for the tasks that verified, one at a time. This merges both into one res
 
 A task verified but not timed is correct with no speedup (speedup 0: never counted as faster).
 A task whose timing run failed (e.g. re-verification after timing) is reported as not correct.
+``--evolved`` takes ``kernelwright bench`` results (runs through the evolver) for a slice of the
+tasks; each replaces that task's first-candidate row, whatever it says (better or worse).
 """
 
 from __future__ import annotations
@@ -60,11 +62,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--verify", type=Path, nargs="+", required=True)
     ap.add_argument("--timed", type=Path, nargs="*", default=[])
+    ap.add_argument("--evolved", type=Path, nargs="*", default=[],
+                    help="kernelwright bench results.jsonl files: evolver runs that replace first-candidate rows")
     ap.add_argument("--gpu", required=True)
     ap.add_argument("--date", required=True)
     ap.add_argument("-o", "--out", type=Path, required=True)
     opts = ap.parse_args()
     rows = merge(_rows(opts.verify), _rows(opts.timed), opts.gpu, opts.date)
+    evolved = _rows(opts.evolved)
+    rows = [evolved.pop((str(r["level"]), r["task"]), r) for r in rows] + list(evolved.values())
     opts.out.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
     timed = sum(1 for r in rows if r["speedup_eager"] > 0)
     print(f"{len(rows)} tasks, {sum(r['correct'] for r in rows)} correct, {timed} timed -> {opts.out}")
