@@ -88,16 +88,21 @@ def build_candidate(prog: Program, s: LoweringSchedule) -> Any:
                                      st.out.dtype))
             extra_allocs.extend((nm, tuple(shape), "float32") for nm, shape in lib.scratch)
             continue
-        emit = {"pointwise": emit_pointwise, "reduce": emit_reduce, "scan": emit_scan, "window": emit_window}[st.kind]
         name = f"kw_s{i}_{st.kind}"
-        spec = emit(prog, st, s, name)
-        ops = [o for o in dict.fromkeys(spec.comment.split(":")[-1].replace(" ", "").split(",")) if o and o != "none"]
+        specs = emit_reduce(prog, st, s, name) if st.kind == "reduce" else [
+            {"pointwise": emit_pointwise, "scan": emit_scan, "window": emit_window}[st.kind](prog, st, s, name)]
+        fused = specs[0].comment.split(":")[-1].replace(" ", "").split(",")
+        ops = [o for o in dict.fromkeys(fused) if o and o != "none"]
         final = _kernel_name(i, st.kind, ops)
-        spec.source = spec.source.replace(f" {name}(", f" {final}(")
-        spec.name = final
-        block_reduce = block_reduce or spec.uses_block_reduce
-        steps.append(spec)
-        sources.append(spec.source)
+        for spec in specs:  # a split reduction has a second kernel, "<name>_combine"
+            suffix = spec.name[len(name):]
+            spec_final = final[:60 - len(suffix)] + suffix
+            spec.source = spec.source.replace(f" {spec.name}(", f" {spec_final}(")
+            spec.name = spec_final
+            block_reduce = block_reduce or spec.uses_block_reduce
+            extra_allocs.extend((nm, tuple(shape), dtype) for nm, shape, dtype in spec.scratch)
+            steps.append(spec)
+            sources.append(spec.source)
     if not any(isinstance(x, KernelSpec) or x.kernels for x in steps):
         raise LoweringError("no kernel of our own in the plan")
 

@@ -49,6 +49,7 @@ class KernelSpec:
     args: list[tuple[str, Any]]  # ("tensor", name) | ("int", shape_expr)
     comment: str = ""
     uses_block_reduce: bool = False
+    scratch: list[tuple[str, tuple[str, ...], str]] = field(default_factory=list)  # (name, shape exprs, dtype)
 
 
 @dataclass

@@ -16,6 +16,9 @@ KNOB_VALUES: dict[str, tuple[int, ...]] = {
     "use_library": (0, 1),  # 1: GEMM/conv through a LibraryCall (cuBLAS/cuDNN); 0: own kernels
     "gemm_schedule": tuple(range(8)),  # index into compute_kernels.GEMM_SCHEDULES
     "conv_schedule": tuple(range(8)),  # index into compute_kernels.CONV_SCHEDULES
+    # Parts per output of a reduction with few outputs (split reduction, stage_reduce.split_count):
+    # 0 auto (large extents only), 1 never split, else that many parts.
+    "reduce_splits": (0, 1, 8, 32, 128),
 }
 
 
@@ -28,6 +31,7 @@ class LoweringSchedule:
     use_library: int = 1
     gemm_schedule: int = 0
     conv_schedule: int = 0
+    reduce_splits: int = 0
 
     def __post_init__(self) -> None:
         for f in fields(self):

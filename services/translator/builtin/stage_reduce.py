@@ -8,20 +8,26 @@ is read). Two strategies (schedule knob ``reduce_strategy``):
   threads stride over ``r``, then a warp-shuffle tree and one shared-memory step combine the
   partial values (fp32 throughout); ``var`` makes a second pass around the block's mean;
 * thread per output (auto otherwise: adjacent threads read adjacent kept elements): a serial
-  loop over ``r``.
+  loop over ``r``;
+* split (few outputs over a large extent, knob ``reduce_splits``; overrides the strategy): a
+  block per (output, part of ``r``) writes fp32 partials, then a warp per output combines them
+  in a fixed order and applies the stage's epilogue (two kernels, no atomics).
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 from kernelwright.translator.builtin import cexpr
-from kernelwright.translator.builtin.dims import numel_expr
+from kernelwright.translator.builtin.dims import Dim, numel_expr, static_numel
 from kernelwright.translator.builtin.graph import GNode, LoweringError
 from kernelwright.translator.builtin.kernel_builder import KernelBuilder, KernelSpec
 from kernelwright.translator.builtin.lowering import FULL_REDUCE, Program, Stage
 from kernelwright.translator.builtin.schedule import LoweringSchedule
 from kernelwright.translator.builtin.stage_loops import grid_expr
 
-__all__ = ["BLOCK_REDUCE_HELPERS", "emit_reduce", "reduce_spec"]
+__all__ = ["BLOCK_REDUCE_HELPERS", "Reduction", "emit_reduce", "reduce_spec", "split_count"]
 
 # Device helpers, emitted once per source when a block reduction is used.
 BLOCK_REDUCE_HELPERS = r"""
@@ -35,6 +41,16 @@ struct KwMax { static __device__ __forceinline__ float id() { return __int_as_fl
                static __device__ __forceinline__ float op(float a, float b) { return (a > b || a != a) ? a : b; } };
 struct KwMin { static __device__ __forceinline__ float id() { return __int_as_float(0x7f800000); }
                static __device__ __forceinline__ float op(float a, float b) { return (a < b || a != a) ? a : b; } };
+
+struct KwSumD { static __device__ __forceinline__ double op(double a, double b) { return a + b; } };
+struct KwProdD { static __device__ __forceinline__ double op(double a, double b) { return a * b; } };
+
+// Warp-wide combine (all 32 lanes call; a fixed xor tree, so the result is deterministic).
+template <class Op, class T>
+__device__ __forceinline__ T kw_warp_reduce(T v) {
+    for (int o = 16; o > 0; o >>= 1) v = Op::op(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
 
 template <class Op>
 __device__ __forceinline__ float kw_block_reduce(float v, float* sm) {
@@ -59,6 +75,15 @@ __device__ __forceinline__ bool kw_arg_better(float v, long long i, float bv, lo
     if (bv != bv) return false;
     if (IS_MAX ? v > bv : v < bv) return true;
     return v == bv && i < bi;
+}
+
+template <bool IS_MAX>
+__device__ __forceinline__ void kw_warp_arg(float& v, long long& i) {
+    for (int o = 16; o > 0; o >>= 1) {
+        const float ov = __shfl_xor_sync(0xffffffffu, v, o);
+        const long long oi = __shfl_xor_sync(0xffffffffu, i, o);
+        if (kw_arg_better<IS_MAX>(ov, oi, v, i)) { v = ov; i = oi; }
+    }
 }
 
 template <bool IS_MAX>
@@ -127,38 +152,107 @@ def _norm(dims: list[int], x: GNode) -> list[int]:
     return sorted({d + r if d < 0 else d for d in dims})
 
 
-def emit_reduce(prog: Program, st: Stage, s: LoweringSchedule, name: str) -> KernelSpec:
-    node, out = st.node, st.out
-    kind, x, dims, correction = reduce_spec(node)
+# Split reductions: a reduction with few outputs (fewer than ~2 per SM) over a large extent runs
+# as a grid of (output, part) blocks writing fp32 partials, then one warp per output combines them.
+ASSUMED_SMS = 132  # H100 SXM; the generator does not know the card
+FEW_OUTPUTS = 2 * ASSUMED_SMS  # split only below this many outputs
+SPLIT_MIN_EXTENT = 1 << 16  # auto: split only reductions of at least this many elements per output
+MIN_PART = 4096  # auto: at least this many elements per part
+MAX_AUTO_SPLITS = 256
+
+
+@dataclass(frozen=True)
+class Reduction:
+    """One reduction stage: ``kind`` over ``dims`` of ``x``; kept (output) and reduced shapes."""
+
+    kind: str
+    x: GNode
+    dims: list[int]
+    correction: float
+    kept_shape: tuple[Dim, ...]
+    red_shape: tuple[Dim, ...]
+
+    @staticmethod
+    def of(node: GNode) -> Reduction:
+        kind, x, dims, correction = reduce_spec(node)
+        assert x.shape is not None
+        kept = tuple(x.shape[d] for d in range(len(x.shape)) if d not in dims)
+        return Reduction(kind, x, dims, correction, kept, tuple(x.shape[d] for d in dims))
+
+    @property
+    def arg(self) -> bool:
+        return self.kind in ("argmax", "argmin")
+
+    @property
+    def is_max(self) -> str:  # template argument of the arg helpers
+        return "true" if self.kind == "argmax" else "false"
+
+    @property
+    def op_struct(self) -> str:
+        return {"sum": "KwSum", "mean": "KwSum", "var": "KwSum", "prod": "KwProd", "max": "KwMax",
+                "min": "KwMin", "argmax": "", "argmin": ""}[self.kind]
+
+    @property
+    def init(self) -> str:
+        return {"sum": "0.0f", "mean": "0.0f", "var": "0.0f", "prod": "1.0f", "max": "__int_as_float(0xff800000)",
+                "min": "__int_as_float(0x7f800000)", "argmax": "__int_as_float(0xff800000)",
+                "argmin": "__int_as_float(0x7f800000)"}[self.kind]
+
+    @property
+    def acc_t(self) -> str:
+        # Per-thread partials of sums accumulate in double: a thread may add millions of elements (a
+        # full reduction is one block; the H100 run of 96_HuberLoss lost 4e-3 relative in fp32). The
+        # block tree then combines the partials in fp32 (a few hundred values: exact enough).
+        return "double" if self.kind in ("sum", "mean", "var", "prod") else "float"
+
+    def result(self, count: str) -> str:
+        """The output value from ``acc`` / ``acc2`` / ``acci`` over ``count`` elements."""
+        if self.kind == "var":
+            return f"acc2 / ({self.acc_t})({count} - {self.correction!r})"
+        if self.kind == "mean":
+            return f"acc / ({self.acc_t}){count}"
+        return "acci" if self.arg else "acc"
+
+
+def split_count(s: LoweringSchedule, outputs: int, extent: int) -> int:
+    """Parts per output (1: one kernel, not split), from the sizes at the task's batch.
+
+    ``reduce_splits`` 0 (auto) splits reductions with few outputs over at least
+    ``SPLIT_MIN_EXTENT`` elements into enough parts for ~4 blocks per SM (a power of two, parts of
+    at least ``MIN_PART`` elements); an explicit count applies to any reduction with few outputs
+    and at least two elements per part.
+    """
+    if outputs >= FEW_OUTPUTS or s.reduce_splits == 1:
+        return 1
+    if s.reduce_splits:
+        return s.reduce_splits if extent >= 2 * s.reduce_splits else 1
+    if extent < SPLIT_MIN_EXTENT:
+        return 1
+    want = 1 << max(0, math.ceil(math.log2(4 * ASSUMED_SMS / max(outputs, 1))))
+    parts = min(want, MAX_AUTO_SPLITS, extent // MIN_PART)
+    return parts if parts > 1 else 1
+
+
+def emit_reduce(prog: Program, st: Stage, s: LoweringSchedule, name: str) -> list[KernelSpec]:
+    """The stage's kernels: one (block or thread per output), or a split pair (partials + combine)."""
+    red = Reduction.of(st.node)
+    parts = split_count(s, static_numel(red.kept_shape, prog.graph.batch),
+                        static_numel(red.red_shape, prog.graph.batch))
+    if parts > 1:
+        return _emit_split(prog, st, s, name, red, parts)
+    return [_emit_whole(prog, st, s, name, red)]
+
+
+def _builder(prog: Program, name: str) -> KernelBuilder:
+    return KernelBuilder(name, prog.buffers, prog.graph.batch_expr, prog.index_type)
+
+
+def _accumulate(kb: KernelBuilder, red: Reduction, kidx: tuple[str, ...], r_loop: str, block: bool,
+                count: str) -> None:
+    """Emit ``acc`` (``acci`` for arg kinds) over ``r_loop``, block-combined when ``block``; for var
+    also ``acc2``, the squared deviations around the mean of the ``count`` elements read."""
+    x, dims, kind = red.x, red.dims, red.kind
     assert x.shape is not None
-    kept = [d for d in range(len(x.shape)) if d not in dims]
-    kept_shape = tuple(x.shape[d] for d in kept)
-    red_shape = tuple(x.shape[d] for d in dims)
-    inner_reduced = bool(x.shape) and (len(x.shape) - 1) in dims
-    strategy = s.reduce_strategy or (1 if inner_reduced else 2)
-    kb = KernelBuilder(name, prog.buffers, prog.graph.batch_expr, prog.index_type)
-    kb.writes[out.name] = out.ctype
-    it = kb.index_type
-    kb.emit(f"const {it} M = {kb.numel(kept_shape)};")
-    kb.emit(f"const {it} K = {kb.numel(red_shape)};")
-    arg = kind in ("argmax", "argmin")
-    op_struct = {"sum": "KwSum", "mean": "KwSum", "var": "KwSum", "prod": "KwProd", "max": "KwMax", "min": "KwMin",
-                 "argmax": "", "argmin": ""}[kind]
-    init = {"sum": "0.0f", "mean": "0.0f", "var": "0.0f", "prod": "1.0f", "max": "__int_as_float(0xff800000)",
-            "min": "__int_as_float(0x7f800000)", "argmax": "__int_as_float(0xff800000)",
-            "argmin": "__int_as_float(0x7f800000)"}[kind]
-    block = strategy == 1
-    if block:
-        kb.emit("__shared__ float kw_sm[33];")
-        if arg:
-            kb.emit("__shared__ long long kw_si[33];")
-        kb.open(f"for ({it} o = blockIdx.x; o < M; o += gridDim.x)")
-        r_loop = f"for ({it} r = threadIdx.x; r < K; r += blockDim.x)"
-    else:
-        kb.emit(f"const {it} nthreads = ({it})gridDim.x * blockDim.x;")
-        kb.open(f"for ({it} o = ({it})blockIdx.x * blockDim.x + threadIdx.x; o < M; o += nthreads)")
-        r_loop = f"for ({it} r = 0; r < K; ++r)"
-    kidx = kb.delinearize("o", kept_shape, prefix="k")
 
     def full_index(ridx: tuple[str, ...]) -> tuple[str, ...]:
         res, a, b = [], 0, 0
@@ -172,9 +266,8 @@ def emit_reduce(prog: Program, st: Stage, s: LoweringSchedule, name: str) -> Ker
         return tuple(res)
 
     def combine(v: str) -> None:
-        if arg:
-            best = "true" if kind == "argmax" else "false"
-            kb.emit(f"if (kw_arg_better_s<{best}>({v}, r, acc, acci)) {{ acc = {v}; acci = r; }}")
+        if red.arg:
+            kb.emit(f"if (kw_arg_better_s<{red.is_max}>({v}, r, acc, acci)) {{ acc = {v}; acci = r; }}")
         elif kind == "prod":
             kb.emit(f"acc *= {v};")
         elif kind in ("max", "min"):
@@ -183,55 +276,182 @@ def emit_reduce(prog: Program, st: Stage, s: LoweringSchedule, name: str) -> Ker
         else:
             kb.emit(f"acc += {v};")
 
-    # Per-thread partials of sums accumulate in double: a thread may add millions of elements (a
-    # full reduction is one block; the H100 run of 96_HuberLoss lost 4e-3 relative in fp32). The
-    # block tree then combines the partials in fp32 (a few hundred values: exact enough).
-    acc_t = "double" if kind in ("sum", "mean", "var", "prod") else "float"
-    kb.emit(f"{acc_t} acc = {init};")
-    if arg:
+    acc_t = red.acc_t
+    kb.emit(f"{acc_t} acc = {red.init};")
+    if red.arg:
         kb.emit("long long acci = 0x7fffffffffffffffLL;")
     kb.open(r_loop)
-    v = kb.value(x, full_index(kb.delinearize("r", red_shape, prefix="m")))
-    combine(v)
+    combine(kb.value(x, full_index(kb.delinearize("r", red.red_shape, prefix="m"))))
     kb.close()
     if block:
-        if arg:
-            kb.emit(f"kw_block_arg<{'true' if kind == 'argmax' else 'false'}>(acc, acci, kw_sm, kw_si);")
+        if red.arg:
+            kb.emit(f"kw_block_arg<{red.is_max}>(acc, acci, kw_sm, kw_si);")
         else:
-            kb.emit(f"acc = kw_block_reduce<{op_struct}>((float)acc, kw_sm);")
+            kb.emit(f"acc = kw_block_reduce<{red.op_struct}>((float)acc, kw_sm);")
     if kind == "var":
-        kb.emit(f"const {acc_t} mean = acc / ({acc_t})K;")
+        kb.emit(f"const {acc_t} mean = acc / ({acc_t}){count};")
         kb.emit(f"{acc_t} acc2 = 0.0f;")
         kb.open(r_loop)
-        v = kb.value(x, full_index(kb.delinearize("r", red_shape, prefix="m")))
+        v = kb.value(x, full_index(kb.delinearize("r", red.red_shape, prefix="m")))
         kb.emit(f"const {acc_t} dev = {v} - mean;")
         kb.emit("acc2 += dev * dev;")
         kb.close()
         if block:
             kb.emit("acc2 = kw_block_reduce<KwSum>((float)acc2, kw_sm);")
-        result = f"acc2 / ({acc_t})(K - {correction!r})"
-    elif kind == "mean":
-        result = f"acc / ({acc_t})K"
-    elif arg:
-        result = "acci"
+
+
+def _shared(kb: KernelBuilder, red: Reduction) -> None:
+    kb.emit("__shared__ float kw_sm[33];")
+    if red.arg:
+        kb.emit("__shared__ long long kw_si[33];")
+
+
+def _emit_whole(prog: Program, st: Stage, s: LoweringSchedule, name: str, red: Reduction) -> KernelSpec:
+    out, x = st.out, red.x
+    assert x.shape is not None
+    inner_reduced = bool(x.shape) and (len(x.shape) - 1) in red.dims
+    strategy = s.reduce_strategy or (1 if inner_reduced else 2)
+    kb = _builder(prog, name)
+    kb.writes[out.name] = out.ctype
+    it = kb.index_type
+    kb.emit(f"const {it} M = {kb.numel(red.kept_shape)};")
+    kb.emit(f"const {it} K = {kb.numel(red.red_shape)};")
+    block = strategy == 1
+    if block:
+        _shared(kb, red)
+        kb.open(f"for ({it} o = blockIdx.x; o < M; o += gridDim.x)")
+        r_loop = f"for ({it} r = threadIdx.x; r < K; r += blockDim.x)"
     else:
-        result = "acc"
+        kb.emit(f"const {it} nthreads = ({it})gridDim.x * blockDim.x;")
+        kb.open(f"for ({it} o = ({it})blockIdx.x * blockDim.x + threadIdx.x; o < M; o += nthreads)")
+        r_loop = f"for ({it} r = 0; r < K; ++r)"
+    _accumulate(kb, red, kb.delinearize("o", red.kept_shape, prefix="k"), r_loop, block, "K")
     guard = "if (threadIdx.x == 0) " if block else ""
-    kb.emit(f"{guard}{out.name}[o] = ({out.ctype})({result});")
+    kb.emit(f"{guard}{out.name}[o] = ({out.ctype})({red.result('K')});")
     kb.close()
     ops = ", ".join(dict.fromkeys(kb.fused_ops)) or "none"
-    comment = (f"{kind} over dims {dims} of {x.name} -> {out.name} "
+    comment = (f"{red.kind} over dims {red.dims} of {x.name} -> {out.name} "
                f"({'block per output, warp shuffles' if block else 'thread per output'}); fused input ops: {ops}")
     _, args = kb.signature()
-    m_expr = numel_expr(kept_shape, prog.graph.batch_expr)
+    m_expr = numel_expr(red.kept_shape, prog.graph.batch_expr)
     if block:
         grid = (f"max(1, min({m_expr}, {1 << 20}))",)
         blk = (str(s.reduce_block),)
     else:
         grid = (grid_expr(m_expr, s.block_size),)
         blk = (str(s.block_size),)
-    spec = KernelSpec(name, kb.function(comment), grid, blk, args, comment, uses_block_reduce=block)
-    return spec
+    return KernelSpec(name, kb.function(comment), grid, blk, args, comment, uses_block_reduce=block)
+
+
+def _emit_split(prog: Program, st: Stage, s: LoweringSchedule, name: str, red: Reduction,
+                parts: int) -> list[KernelSpec]:
+    """Kernel 1: block ``p`` reduces part ``p % parts`` (a contiguous range of the flat reduced
+    index, whatever the layout) of output ``p / parts`` into fp32 partials: the value (the part's
+    sum for var) and, for var, the squared deviations around the part's own mean, for arg kinds
+    the index. Kernel 2: one warp per output combines its partials in a fixed order (lanes
+    stride over the parts in double, then a shuffle tree), var by Chan's parallel formula, and
+    stores the stage's result. No atomics: the result does not depend on the order of blocks."""
+    out, x = st.out, red.x
+    m_expr = numel_expr(red.kept_shape, prog.graph.batch_expr)
+    part, part2 = f"{name}_part", f"{name}_part2"
+    second = "float32" if red.kind == "var" else "int64" if red.arg else None
+    scratch = [(part, (f"{m_expr} * {parts}",), "float32")]
+    if second:
+        scratch.append((part2, (f"{m_expr} * {parts}",), second))
+
+    kb = _builder(prog, name)
+    kb.writes[part] = "float"
+    if second:
+        kb.writes[part2] = cexpr.CTYPES[second]
+    it = kb.index_type
+    kb.emit(f"const {it} M = {kb.numel(red.kept_shape)};")
+    kb.emit(f"const {it} K = {kb.numel(red.red_shape)};")
+    kb.emit(f"const {it} kw_chunk = (K + {parts - 1}) / {parts};")
+    _shared(kb, red)
+    kb.open(f"for ({it} kw_p = blockIdx.x; kw_p < M * {parts}; kw_p += gridDim.x)")
+    kb.emit(f"const {it} o = kw_p / {parts};")
+    kb.emit(f"const {it} kw_r0 = (kw_p - o * {parts}) * kw_chunk;")
+    kb.emit(f"const {it} kw_r1 = min(kw_r0 + kw_chunk, K);")
+    kb.emit(f"const {it} kw_n = max(kw_r1 - kw_r0, ({it})1);  // an empty part (kw_r0 >= K) stores the identity")
+    _accumulate(kb, red, kb.delinearize("o", red.kept_shape, prefix="k"),
+                f"for ({it} r = kw_r0 + threadIdx.x; r < kw_r1; r += blockDim.x)", True, "kw_n")
+    stores = [f"{part}[kw_p] = (float)acc;"]
+    if red.kind == "var":
+        stores.append(f"{part2}[kw_p] = (float)acc2;")
+    elif red.arg:
+        stores.append(f"{part2}[kw_p] = acci;")
+    kb.emit(f"if (threadIdx.x == 0) {{ {' '.join(stores)} }}")
+    kb.close()
+    ops = ", ".join(dict.fromkeys(kb.fused_ops)) or "none"
+    comment = (f"{red.kind} over dims {red.dims} of {x.name}: {parts} partials per output of {out.name} "
+               f"(split reduction, block per part); fused input ops: {ops}")
+    _, args = kb.signature()
+    first = KernelSpec(name, kb.function(comment), (f"max(1, min({m_expr} * {parts}, {1 << 20}))",),
+                       (str(s.reduce_block),), args, comment, uses_block_reduce=True, scratch=scratch)
+
+    kb = _builder(prog, f"{name}_combine")
+    kb.reads[part] = "float"
+    if second:
+        kb.reads[part2] = cexpr.CTYPES[second]
+    kb.writes[out.name] = out.ctype
+    kb.emit(f"const {it} M = {kb.numel(red.kept_shape)};")
+    kb.emit(f"const {it} K = {kb.numel(red.red_shape)};")
+    if red.kind == "var":
+        kb.emit(f"const {it} kw_chunk = (K + {parts - 1}) / {parts};")
+    kb.open(f"for ({it} o = blockIdx.x; o < M; o += gridDim.x)")
+    kb.emit(f"const {it} kw_base = o * {parts};")
+    _combine_partials(kb, red, part, part2, parts)
+    kb.emit(f"if (threadIdx.x == 0) {out.name}[o] = ({out.ctype})({red.result('K')});")
+    kb.close()
+    comment2 = (f"combine the {parts} partials per output of {red.kind} -> {out.name} "
+                f"(warp per output, fixed order); fused input ops: {ops}")
+    _, args = kb.signature()
+    combine = KernelSpec(f"{name}_combine", kb.function(comment2), (f"max(1, min({m_expr}, 65535))",), ("32",),
+                         args, comment2, uses_block_reduce=True)
+    return [first, combine]
+
+
+def _combine_partials(kb: KernelBuilder, red: Reduction, part: str, part2: str, parts: int) -> None:
+    """Emit ``acc`` / ``acc2`` / ``acci`` of output ``o`` from its partials (every lane ends with them)."""
+    it = kb.index_type
+    lanes = f"for (int j = threadIdx.x; j < {parts}; j += 32)"
+    if red.arg:
+        kb.emit(f"float acc = {red.init};")
+        kb.emit("long long acci = 0x7fffffffffffffffLL;")
+        kb.open(lanes)
+        kb.emit(f"const float v = {part}[kw_base + j];")
+        kb.emit(f"const long long i = {part2}[kw_base + j];")
+        kb.emit(f"if (kw_arg_better_s<{red.is_max}>(v, i, acc, acci)) {{ acc = v; acci = i; }}")
+        kb.close()
+        kb.emit(f"kw_warp_arg<{red.is_max}>(acc, acci);")
+        return
+    if red.kind in ("max", "min"):
+        cmp = ">" if red.kind == "max" else "<"
+        kb.emit(f"float acc = {red.init};")
+        kb.open(lanes)
+        kb.emit(f"const float v = {part}[kw_base + j];")
+        kb.emit(f"if (v {cmp} acc || v != v) acc = v;")
+        kb.close()
+        kb.emit(f"acc = kw_warp_reduce<{red.op_struct}>(acc);")
+        return
+    prod = red.kind == "prod"
+    kb.emit(f"double acc = {'1.0' if prod else '0.0'};")
+    kb.open(lanes)
+    kb.emit(f"acc {'*' if prod else '+'}= (double){part}[kw_base + j];")
+    kb.close()
+    kb.emit(f"acc = kw_warp_reduce<{'KwProdD' if prod else 'KwSumD'}>(acc);")
+    if red.kind == "var":
+        # Chan et al.: M2 = sum_j (M2_j + n_j * (mean_j - mean)^2), each part's M2_j around its mean.
+        kb.emit("const double mean = acc / (double)K;")
+        kb.emit("double acc2 = 0.0;")
+        kb.open(lanes)
+        kb.emit(f"const {it} nj = min(kw_chunk, K - ({it})j * kw_chunk);")
+        kb.open("if (nj > 0)")
+        kb.emit(f"const double d = (double){part}[kw_base + j] / (double)nj - mean;")
+        kb.emit(f"acc2 += (double){part2}[kw_base + j] + (double)nj * d * d;")
+        kb.close()
+        kb.close()
+        kb.emit("acc2 = kw_warp_reduce<KwSumD>(acc2);")
 
 
 # Thread-local argmax/argmin comparison (no shuffles; usable by the thread-per-output strategy).
