@@ -69,6 +69,9 @@ class TaskState:
     stochastic: bool = False
     degenerate: bool = False
     compiled: Any = None
+    # "<ExceptionType>: <first line>" once torch.compile of the reference failed; later candidates of
+    # the task get the same check instead of paying for (and failing) the compilation again.
+    compile_failure: str = ""
     flops: int | None = None
     n_inputs: int = 0
 
@@ -203,6 +206,36 @@ def _stats(result: Any) -> V.TimingStats:
                          mean_ms=result.mean_ms, trials=len(result.times_ms))
 
 
+def _time_compile_baseline(task: TaskState, sets: list[list[Any]], kwargs: dict[str, Any],
+                           verdict: V.Verdict) -> None:
+    """Time torch.compile of the reference; a failure to compile it is the baseline's, not the candidate's.
+
+    Inductor can fail on a reference (e.g. InductorError on some ConvTranspose3d fusions). That is
+    recorded as a failed ``baseline.torch_compile`` check with no compile timing, and the verdict goes
+    on. Fatal CUDA errors and OOM still propagate: the worker's context is then suspect and must be
+    replaced, exactly as when the candidate causes them.
+    """
+    if not task.compile_failure:
+        try:
+            if task.compiled is None:
+                task.compiled = torch.compile(task.model)
+            result = time_forward(task.compiled, sets, **kwargs)
+        except torch.cuda.OutOfMemoryError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any compiler failure of the reference
+            if is_fatal(exc):
+                raise
+            lines = str(exc).strip().splitlines()
+            task.compile_failure = f"{type(exc).__name__}: {lines[0] if lines else ''}"[:500]
+            task.compiled = None
+        else:
+            verdict.timings.compiled.CopyFrom(_stats(result))
+            return
+    _check(verdict, "baseline.torch_compile", False,
+           f"torch.compile of the reference failed ({task.compile_failure}); no compile baseline for this task, "
+           "speedup_vs_compile is 0")
+
+
 def _timing(ctx: WorkerContext, task: TaskState, runner: CandidateRunner, verdict: V.Verdict,
             opts: EvalOptions) -> None:
     sets = [harness.make_inputs(task.module, harness.TrialSpec(f"timing-{i}", 500 + i, "task"), ctx.device)
@@ -212,10 +245,7 @@ def _timing(ctx: WorkerContext, task: TaskState, runner: CandidateRunner, verdic
     eager = time_forward(task.model, sets, **kwargs)
     verdict.timings.eager.CopyFrom(_stats(eager))
     if opts.compile_baseline:
-        if task.compiled is None:
-            task.compiled = torch.compile(task.model)
-        compiled = time_forward(task.compiled, sets, **kwargs)
-        verdict.timings.compiled.CopyFrom(_stats(compiled))
+        _time_compile_baseline(task, sets, kwargs, verdict)
     candidate = time_forward(runner, sets, **kwargs)
     verdict.timings.candidate.CopyFrom(_stats(candidate))
     if task.flops is None:
