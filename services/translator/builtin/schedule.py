@@ -16,8 +16,9 @@ KNOB_VALUES: dict[str, tuple[int, ...]] = {
     "use_library": (0, 1),  # 1: GEMM/conv through a LibraryCall (cuBLAS/cuDNN); 0: own kernels
     "gemm_schedule": tuple(range(8)),  # index into compute_kernels.GEMM_SCHEDULES
     "conv_schedule": tuple(range(8)),  # index into compute_kernels.CONV_SCHEDULES
-    # Parts per output of a reduction with few outputs (split reduction, stage_reduce.split_count):
-    # 0 auto (large extents only), 1 never split, else that many parts.
+    # Parts per output of a reduction with few outputs (split reduction, stage_reduce.split_count;
+    # column split of a thread-per-output one, stage_reduce.column_split_count):
+    # 0 auto, 1 never split, else that many parts.
     "reduce_splits": (0, 1, 8, 32, 128),
 }
 

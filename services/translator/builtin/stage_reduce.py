@@ -11,7 +11,11 @@ is read). Two strategies (schedule knob ``reduce_strategy``):
   loop over ``r``;
 * split (few outputs over a large extent, knob ``reduce_splits``; overrides the strategy): a
   block per (output, part of ``r``) writes fp32 partials, then a warp per output combines them
-  in a fixed order and applies the stage's epilogue (two kernels, no atomics).
+  in a fixed order and applies the stage's epilogue (two kernels, no atomics);
+* column split (thread per output with too few outputs to fill the GPU, same knob; checked
+  before the block split): a thread per (output, part of ``r``), adjacent threads on adjacent
+  outputs, writes fp32 partials laid out [part][output]; then a thread per output combines its
+  parts in a fixed order with the same combine code as the block split (two kernels, no atomics).
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ from kernelwright.translator.builtin.lowering import FULL_REDUCE, Program, Stage
 from kernelwright.translator.builtin.schedule import LoweringSchedule
 from kernelwright.translator.builtin.stage_loops import grid_expr
 
-__all__ = ["BLOCK_REDUCE_HELPERS", "Reduction", "emit_reduce", "reduce_spec", "split_count"]
+__all__ = ["BLOCK_REDUCE_HELPERS", "Reduction", "column_split_count", "emit_reduce", "reduce_spec",
+           "split_count"]
 
 # Device helpers, emitted once per source when a block reduction is used.
 BLOCK_REDUCE_HELPERS = r"""
@@ -160,6 +165,18 @@ SPLIT_MIN_EXTENT = 1 << 16  # auto: split only reductions of at least this many 
 MIN_PART = 4096  # auto: at least this many elements per part
 MAX_AUTO_SPLITS = 256
 
+# Column splits: a thread-per-output reduction runs M threads, each looping over all K. Below
+# COLUMN_FILL_THREADS = 4 blocks of 256 per SM (half of the 2048 threads an H100 SM holds, the
+# same 4-blocks-per-SM target as the block split) too few loads are in flight to cover HBM latency,
+# so the reduced index is cut into parts to reach that many threads; at or above it the unsplit
+# kernel already has that occupancy and a split would only add a launch and the scratch round trip.
+COLUMN_FILL_THREADS = 4 * ASSUMED_SMS * 256
+# Below one warp of outputs a warp's loads would span several parts (several rows): not coalesced.
+# Those reductions keep the block split (few outputs) or stay unsplit.
+COLUMN_MIN_OUTPUTS = 32
+COLUMN_MIN_EXTENT = 64  # auto: split only extents of at least this many elements
+COLUMN_MIN_PART = 16  # auto: at least this many elements per part (per thread)
+
 
 @dataclass(frozen=True)
 class Reduction:
@@ -233,14 +250,49 @@ def split_count(s: LoweringSchedule, outputs: int, extent: int) -> int:
     return parts if parts > 1 else 1
 
 
+def column_split_count(s: LoweringSchedule, outputs: int, extent: int) -> int:
+    """Parts of the reduced index for a thread-per-output reduction (1: not split), from the sizes
+    at the task's batch.
+
+    Only ``COLUMN_MIN_OUTPUTS`` <= ``outputs`` < ``COLUMN_FILL_THREADS``. ``reduce_splits`` 0
+    (auto) splits extents of at least ``COLUMN_MIN_EXTENT`` into the smallest power of two that
+    gives ``outputs * parts >= COLUMN_FILL_THREADS`` threads, at most ``MAX_AUTO_SPLITS`` parts
+    and parts of at least ``COLUMN_MIN_PART`` elements (rounded down to a power of two); an
+    explicit count applies when every part has at least two elements.
+    """
+    if s.reduce_splits == 1 or not COLUMN_MIN_OUTPUTS <= outputs < COLUMN_FILL_THREADS:
+        return 1
+    if s.reduce_splits:
+        return s.reduce_splits if extent >= 2 * s.reduce_splits else 1
+    if extent < COLUMN_MIN_EXTENT:
+        return 1
+    want = 1 << math.ceil(math.log2(COLUMN_FILL_THREADS / outputs))
+    longest = 1 << int(math.log2(extent // COLUMN_MIN_PART))
+    parts = min(want, MAX_AUTO_SPLITS, longest)
+    return parts if parts > 1 else 1
+
+
 def emit_reduce(prog: Program, st: Stage, s: LoweringSchedule, name: str) -> list[KernelSpec]:
     """The stage's kernels: one (block or thread per output), or a split pair (partials + combine)."""
     red = Reduction.of(st.node)
-    parts = split_count(s, static_numel(red.kept_shape, prog.graph.batch),
-                        static_numel(red.red_shape, prog.graph.batch))
+    outputs = static_numel(red.kept_shape, prog.graph.batch)
+    extent = static_numel(red.red_shape, prog.graph.batch)
+    if not _block_per_output(s, red):
+        parts = column_split_count(s, outputs, extent)
+        if parts > 1:
+            return _emit_column_split(prog, st, s, name, red, parts)
+    parts = split_count(s, outputs, extent)
     if parts > 1:
         return _emit_split(prog, st, s, name, red, parts)
     return [_emit_whole(prog, st, s, name, red)]
+
+
+def _block_per_output(s: LoweringSchedule, red: Reduction) -> bool:
+    """The strategy: knob ``reduce_strategy``, else a block per output when the innermost dim is reduced."""
+    shape = red.x.shape
+    assert shape is not None
+    inner_reduced = bool(shape) and (len(shape) - 1) in red.dims
+    return (s.reduce_strategy or (1 if inner_reduced else 2)) == 1
 
 
 def _builder(prog: Program, name: str) -> KernelBuilder:
@@ -309,14 +361,12 @@ def _shared(kb: KernelBuilder, red: Reduction) -> None:
 def _emit_whole(prog: Program, st: Stage, s: LoweringSchedule, name: str, red: Reduction) -> KernelSpec:
     out, x = st.out, red.x
     assert x.shape is not None
-    inner_reduced = bool(x.shape) and (len(x.shape) - 1) in red.dims
-    strategy = s.reduce_strategy or (1 if inner_reduced else 2)
     kb = _builder(prog, name)
     kb.writes[out.name] = out.ctype
     it = kb.index_type
     kb.emit(f"const {it} M = {kb.numel(red.kept_shape)};")
     kb.emit(f"const {it} K = {kb.numel(red.red_shape)};")
-    block = strategy == 1
+    block = _block_per_output(s, red)
     if block:
         _shared(kb, red)
         kb.open(f"for ({it} o = blockIdx.x; o < M; o += gridDim.x)")
@@ -400,7 +450,8 @@ def _emit_split(prog: Program, st: Stage, s: LoweringSchedule, name: str, red: R
         kb.emit(f"const {it} kw_chunk = (K + {parts - 1}) / {parts};")
     kb.open(f"for ({it} o = blockIdx.x; o < M; o += gridDim.x)")
     kb.emit(f"const {it} kw_base = o * {parts};")
-    _combine_partials(kb, red, part, part2, parts)
+    _combine_partials(kb, red, part, part2, f"for (int j = threadIdx.x; j < {parts}; j += 32)",
+                      "kw_base + j", warp=True)
     kb.emit(f"if (threadIdx.x == 0) {out.name}[o] = ({out.ctype})({red.result('K')});")
     kb.close()
     comment2 = (f"combine the {parts} partials per output of {red.kind} -> {out.name} "
@@ -411,47 +462,126 @@ def _emit_split(prog: Program, st: Stage, s: LoweringSchedule, name: str, red: R
     return [first, combine]
 
 
-def _combine_partials(kb: KernelBuilder, red: Reduction, part: str, part2: str, parts: int) -> None:
-    """Emit ``acc`` / ``acc2`` / ``acci`` of output ``o`` from its partials (every lane ends with them)."""
+def _combine_partials(kb: KernelBuilder, red: Reduction, part: str, part2: str, loop: str, slot: str,
+                      *, warp: bool) -> None:
+    """Emit ``acc`` / ``acc2`` / ``acci`` of output ``o`` from its partials: ``loop`` runs ``j`` over
+    the parts this thread combines (in increasing order), ``slot`` is part ``j``'s index in the
+    scratch; ``warp``: the 32 lanes of a warp split the parts and a fixed xor tree joins them (every
+    lane ends with the result), else one thread reads all of them. ``kw_chunk`` (var) is the part
+    length the partial kernel used."""
     it = kb.index_type
-    lanes = f"for (int j = threadIdx.x; j < {parts}; j += 32)"
+
+    def tree(call: str) -> None:
+        if warp:
+            kb.emit(call)
+
     if red.arg:
         kb.emit(f"float acc = {red.init};")
         kb.emit("long long acci = 0x7fffffffffffffffLL;")
-        kb.open(lanes)
-        kb.emit(f"const float v = {part}[kw_base + j];")
-        kb.emit(f"const long long i = {part2}[kw_base + j];")
+        kb.open(loop)
+        kb.emit(f"const float v = {part}[{slot}];")
+        kb.emit(f"const long long i = {part2}[{slot}];")
         kb.emit(f"if (kw_arg_better_s<{red.is_max}>(v, i, acc, acci)) {{ acc = v; acci = i; }}")
         kb.close()
-        kb.emit(f"kw_warp_arg<{red.is_max}>(acc, acci);")
+        tree(f"kw_warp_arg<{red.is_max}>(acc, acci);")
         return
     if red.kind in ("max", "min"):
         cmp = ">" if red.kind == "max" else "<"
         kb.emit(f"float acc = {red.init};")
-        kb.open(lanes)
-        kb.emit(f"const float v = {part}[kw_base + j];")
+        kb.open(loop)
+        kb.emit(f"const float v = {part}[{slot}];")
         kb.emit(f"if (v {cmp} acc || v != v) acc = v;")
         kb.close()
-        kb.emit(f"acc = kw_warp_reduce<{red.op_struct}>(acc);")
+        tree(f"acc = kw_warp_reduce<{red.op_struct}>(acc);")
         return
     prod = red.kind == "prod"
     kb.emit(f"double acc = {'1.0' if prod else '0.0'};")
-    kb.open(lanes)
-    kb.emit(f"acc {'*' if prod else '+'}= (double){part}[kw_base + j];")
+    kb.open(loop)
+    kb.emit(f"acc {'*' if prod else '+'}= (double){part}[{slot}];")
     kb.close()
-    kb.emit(f"acc = kw_warp_reduce<{'KwProdD' if prod else 'KwSumD'}>(acc);")
+    tree(f"acc = kw_warp_reduce<{'KwProdD' if prod else 'KwSumD'}>(acc);")
     if red.kind == "var":
         # Chan et al.: M2 = sum_j (M2_j + n_j * (mean_j - mean)^2), each part's M2_j around its mean.
         kb.emit("const double mean = acc / (double)K;")
         kb.emit("double acc2 = 0.0;")
-        kb.open(lanes)
+        kb.open(loop)
         kb.emit(f"const {it} nj = min(kw_chunk, K - ({it})j * kw_chunk);")
         kb.open("if (nj > 0)")
-        kb.emit(f"const double d = (double){part}[kw_base + j] / (double)nj - mean;")
-        kb.emit(f"acc2 += (double){part2}[kw_base + j] + (double)nj * d * d;")
+        kb.emit(f"const double d = (double){part}[{slot}] / (double)nj - mean;")
+        kb.emit(f"acc2 += (double){part2}[{slot}] + (double)nj * d * d;")
         kb.close()
         kb.close()
-        kb.emit("acc2 = kw_warp_reduce<KwSumD>(acc2);")
+        tree("acc2 = kw_warp_reduce<KwSumD>(acc2);")
+
+
+def _emit_column_split(prog: Program, st: Stage, s: LoweringSchedule, name: str, red: Reduction,
+                       parts: int) -> list[KernelSpec]:
+    """Kernel 1: thread ``t`` of ``M * parts`` reduces part ``j = t / M`` (a contiguous range of the
+    flat reduced index) of output ``o = t % M`` serially, with the thread strategy's accumulators
+    (double for sums), and stores fp32 partials at ``t`` — the layout is [part][output], so both
+    the reads (adjacent ``o``, same ``r``) and the writes of a warp are coalesced. What a partial
+    holds is what the block split stores (var: the part's sum and squared deviations around the
+    part's own mean; arg kinds: the flat index too). Kernel 2: a thread per output combines its
+    ``parts`` partials in order ``j = 0, 1, ...`` (adjacent threads read adjacent slots) and
+    stores the stage's result. No atomics: the result does not depend on the order of blocks."""
+    out, x = st.out, red.x
+    m_expr = numel_expr(red.kept_shape, prog.graph.batch_expr)
+    part, part2 = f"{name}_part", f"{name}_part2"
+    second = "float32" if red.kind == "var" else "int64" if red.arg else None
+    scratch = [(part, (f"{parts} * {m_expr}",), "float32")]
+    if second:
+        scratch.append((part2, (f"{parts} * {m_expr}",), second))
+
+    kb = _builder(prog, name)
+    kb.writes[part] = "float"
+    if second:
+        kb.writes[part2] = cexpr.CTYPES[second]
+    it = kb.index_type
+    kb.emit(f"const {it} M = {kb.numel(red.kept_shape)};")
+    kb.emit(f"const {it} K = {kb.numel(red.red_shape)};")
+    kb.emit(f"const {it} kw_chunk = (K + {parts - 1}) / {parts};")
+    kb.emit(f"const {it} nthreads = ({it})gridDim.x * blockDim.x;")
+    kb.open(f"for ({it} kw_t = ({it})blockIdx.x * blockDim.x + threadIdx.x; kw_t < M * {parts}; kw_t += nthreads)")
+    kb.emit(f"const {it} kw_j = kw_t / M;")
+    kb.emit(f"const {it} o = kw_t - kw_j * M;")
+    kb.emit(f"const {it} kw_r0 = kw_j * kw_chunk;")
+    kb.emit(f"const {it} kw_r1 = min(kw_r0 + kw_chunk, K);")
+    kb.emit(f"const {it} kw_n = max(kw_r1 - kw_r0, ({it})1);  // an empty part (kw_r0 >= K) stores the identity")
+    _accumulate(kb, red, kb.delinearize("o", red.kept_shape, prefix="k"),
+                f"for ({it} r = kw_r0; r < kw_r1; ++r)", False, "kw_n")
+    kb.emit(f"{part}[kw_t] = (float)acc;")
+    if red.kind == "var":
+        kb.emit(f"{part2}[kw_t] = (float)acc2;")
+    elif red.arg:
+        kb.emit(f"{part2}[kw_t] = acci;")
+    kb.close()
+    ops = ", ".join(dict.fromkeys(kb.fused_ops)) or "none"
+    comment = (f"{red.kind} over dims {red.dims} of {x.name}: {parts} partials per output of {out.name} "
+               f"(column split, thread per (output, part)); fused input ops: {ops}")
+    _, args = kb.signature()
+    first = KernelSpec(name, kb.function(comment), (grid_expr(f"{parts} * {m_expr}", s.block_size),),
+                       (str(s.block_size),), args, comment, scratch=scratch)
+
+    kb = _builder(prog, f"{name}_combine")
+    kb.reads[part] = "float"
+    if second:
+        kb.reads[part2] = cexpr.CTYPES[second]
+    kb.writes[out.name] = out.ctype
+    kb.emit(f"const {it} M = {kb.numel(red.kept_shape)};")
+    kb.emit(f"const {it} K = {kb.numel(red.red_shape)};")
+    if red.kind == "var":
+        kb.emit(f"const {it} kw_chunk = (K + {parts - 1}) / {parts};")
+    kb.emit(f"const {it} nthreads = ({it})gridDim.x * blockDim.x;")
+    kb.open(f"for ({it} o = ({it})blockIdx.x * blockDim.x + threadIdx.x; o < M; o += nthreads)")
+    _combine_partials(kb, red, part, part2, f"for (int j = 0; j < {parts}; ++j)", f"({it})j * M + o", warp=False)
+    kb.emit(f"{out.name}[o] = ({out.ctype})({red.result('K')});")
+    kb.close()
+    comment2 = (f"combine the {parts} partials per output of {red.kind} -> {out.name} "
+                f"(column split, thread per output, fixed order); fused input ops: {ops}")
+    _, args = kb.signature()
+    combine = KernelSpec(f"{name}_combine", kb.function(comment2), (grid_expr(m_expr, s.block_size),),
+                         (str(s.block_size),), args, comment2)
+    return [first, combine]
 
 
 # Thread-local argmax/argmin comparison (no shuffles; usable by the thread-per-output strategy).
