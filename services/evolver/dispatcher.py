@@ -122,9 +122,15 @@ class EvaluatorDispatcher:
 
     # -- the API runs use -----------------------------------------------------------------------
     async def evaluate(self, run_id: str, target_pool: str, task: task_pb2.Task,
-                       candidate: kernel_pb2.KernelCandidate) -> verdict_pb2.Verdict:
+                       candidate: kernel_pb2.KernelCandidate, *, skip_baselines: bool = False) -> verdict_pb2.Verdict:
+        """``skip_baselines``: time the candidate alone (ranking inside a search; never for reported numbers)."""
         loop = asyncio.get_running_loop()
-        job = _Job(run_id, target_pool, epb.EvaluateRequest(task=task, candidate=candidate, options=self.options),
+        options = self.options
+        if skip_baselines:
+            options = epb.EvaluateOptions()
+            options.CopyFrom(self.options)
+            options.skip_baselines = True
+        job = _Job(run_id, target_pool, epb.EvaluateRequest(task=task, candidate=candidate, options=options),
                    loop.create_future(), time.monotonic())
         self._queues.setdefault(run_id, deque()).append(job)
         self._wake.set()

@@ -1,8 +1,14 @@
 """One run, start to end: convert (stage 1) -> translate (stage 2) -> evolve (stage 3) -> archive (stage 4).
 
 Re-entrant by design: everything a run learns is in the store before it is acted on, so executing a
-run again after a crash skips what is done (the conversion, the seeding), re-sends candidates that
-were proposed but have no verdict yet, rebuilds the population from the stored verdicts, and goes on.
+run again after a crash skips what is done (the conversion, the seeding, a search that has ended),
+re-sends candidates that were proposed but have no verdict yet, rebuilds the population from the
+stored verdicts, and goes on.
+
+With ``search_timing=candidate`` (the default) the search asks the evaluator to time candidates alone
+(``skip_baselines``) and ranks them by their own median time; when the search ends, the best
+``final_reevaluations`` elites are evaluated again with eager and torch.compile timed, and only those
+full verdicts are reported, archived and put into the run's final message.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from kernelwright.evolver.ensemble import SUPPORTS_PARENTS, Ensemble
 from kernelwright.evolver.population import Elite, Population
 from kernelwright.evolver.settings import EvolverSettings
 from kernelwright.evolver.stages import Channels, StageUnavailable, call_with_retry, resolve_address, source_hash
-from kernelwright.evolver.store import RunRecord, RunStore
+from kernelwright.evolver.store import VERIFIED, RunRecord, RunStore
 from kernelwright.evolver.v1 import evolver_pb2 as pb
 from kernelwright.gpu_evaluator.pool import candidate_id
 from kernelwright.translator.proposers import Attempt, ProposalRequest, ProposerSettings, SteppingStone
@@ -83,6 +89,11 @@ class RunExecutor:
         except (RunFailed, EvaluatorRefused, ServiceError) as exc:
             self._finish(run_id, pb.RUN_STATE_FAILED, str(exc))
 
+    @property
+    def _search_skips_baselines(self) -> bool:
+        # Verify-only evaluations time nothing, so there is nothing to skip (and nothing to re-evaluate).
+        return self.settings.search_timing == "candidate" and not self.settings.evaluator_verify_only
+
     async def _run(self, ctx: _Context) -> None:
         ctx.program = ctx.record.program or await self._convert(ctx)
         for c in self.store.candidates(ctx.run_id):
@@ -90,6 +101,41 @@ class RunExecutor:
             if c.verdict is not None:
                 ctx.population.add(c.candidate, c.verdict)
                 ctx.history = (ctx.history + [Attempt(c.candidate, c.verdict)])[-4:]
+        stop = ctx.record.search_stopped
+        if not stop:
+            stop = await self._search(ctx)
+            self.store.update_run(ctx.run_id, search_stopped=stop)
+        if not len(ctx.population):
+            self._stage(ctx, pb.STAGE_ARCHIVE)
+            counts = self.store.outcome_counts(ctx.run_id)
+            detail = ", ".join(f"{k.removeprefix('VERDICT_OUTCOME_')}: {v}" for k, v in sorted(counts.items()))
+            problems = f"; {ctx.proposer_problems} proposer problems" if ctx.proposer_problems else ""
+            self._finish(ctx.run_id, pb.RUN_STATE_FAILED,
+                         f"no verified candidate: {sum(counts.values())} evaluated ({detail or 'none'}){problems}; "
+                         f"stopped: {stop}")
+            return
+        winners = await self._final_elites(ctx)
+        self._stage(ctx, pb.STAGE_ARCHIVE)
+        if not winners:
+            finals = self.store.final_verdicts(ctx.run_id)
+            counts: dict[str, int] = {}
+            for v in finals.values():
+                name = verdict_pb2.VerdictOutcome.Name(v.outcome).removeprefix("VERDICT_OUTCOME_")
+                counts[name] = counts.get(name, 0) + 1
+            detail = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))
+            self._finish(ctx.run_id, pb.RUN_STATE_FAILED,
+                         f"no candidate passed the final full evaluation: {len(finals)} re-evaluated ({detail}); "
+                         f"stopped: {stop}")
+            return
+        note = await self.archive(ctx.record, ctx.program, winners)
+        best = winners[0]
+        t = best.verdict.timings
+        self._finish(ctx.run_id, pb.RUN_STATE_SUCCEEDED,
+                     f"best {best.candidate.id[:12]}: {t.speedup_vs_eager:.3g}x vs eager, "
+                     f"{t.speedup_vs_compile:.3g}x vs compile; stopped: {stop}{note}")
+
+    async def _search(self, ctx: _Context) -> str:
+        """Stages 2-3 (with candidates left pending by a crash first); returns why the search stopped."""
         pending = [c.candidate for c in self.store.candidates(ctx.run_id, pending_only=True)]
         if pending:
             log.info("resuming candidates without a verdict", run=ctx.run_id, count=len(pending))
@@ -101,21 +147,58 @@ class RunExecutor:
         if not stop:
             self._stage(ctx, pb.STAGE_EVOLVE)
             stop = await self._evolve(ctx)
-        self._stage(ctx, pb.STAGE_ARCHIVE)
-        best = ctx.population.best()
-        if best is None:
-            counts = self.store.outcome_counts(ctx.run_id)
-            detail = ", ".join(f"{k.removeprefix('VERDICT_OUTCOME_')}: {v}" for k, v in sorted(counts.items()))
-            problems = f"; {ctx.proposer_problems} proposer problems" if ctx.proposer_problems else ""
-            self._finish(ctx.run_id, pb.RUN_STATE_FAILED,
-                         f"no verified candidate: {sum(counts.values())} evaluated ({detail or 'none'}){problems}; "
-                         f"stopped: {stop}")
-            return
-        note = await self.archive(ctx.record, ctx.program, ctx.population)
-        t = best.verdict.timings
-        self._finish(ctx.run_id, pb.RUN_STATE_SUCCEEDED,
-                     f"best {best.candidate.id[:12]}: {t.speedup_vs_eager:.3g}x vs eager, "
-                     f"{t.speedup_vs_compile:.3g}x vs compile; stopped: {stop}{note}")
+        return stop
+
+    # -- after the search: full evaluations of the best -----------------------------------------
+    def _needs_final(self, elites: list[Elite]) -> bool:
+        if self.settings.evaluator_verify_only:
+            return False
+        top = elites[: self.settings.final_reevaluations]
+        # Also after "full": a run resumed under it may hold candidate-only verdicts from before.
+        return self._search_skips_baselines or any(ranked_only(e.verdict) for e in top)
+
+    async def _final_elites(self, ctx: _Context) -> list[Elite]:
+        """The elites whose verdicts are reported, best first.
+
+        With candidate-only search timing: the best ``final_reevaluations`` elites are evaluated again with
+        both baselines; the winner is the fastest by that evaluation. Should none of them pass it, the next
+        ones are tried, as many at a time. Each full verdict is stored as it arrives, so a resume only
+        evaluates what is missing.
+        """
+        elites = ctx.population.elites()
+        if not self._needs_final(elites):
+            return elites
+        k = self.settings.final_reevaluations
+        finals = self.store.final_verdicts(ctx.run_id)
+        for start in range(0, len(elites), k):
+            batch = elites[start:start + k]
+            missing = [e.candidate for e in batch if e.candidate.id not in finals]
+            if missing:
+                log.info("final full evaluation", run=ctx.run_id, count=len(missing))
+                await self._evaluate_final(ctx, missing)
+                finals = self.store.final_verdicts(ctx.run_id)
+            if any(finals[e.candidate.id].outcome in VERIFIED for e in batch):
+                break
+        winners = reported_elites(elites, finals)
+        if winners:
+            self.store.update_run(ctx.run_id, best_id=winners[0].candidate.id)
+            self.publish(ctx.run_id)
+        return winners
+
+    async def _evaluate_final(self, ctx: _Context, candidates: list[kernel_pb2.KernelCandidate]) -> None:
+        """Full evaluations (never cut by the wall budget: a handful of them decide what is reported)."""
+        async def one(candidate: kernel_pb2.KernelCandidate) -> None:
+            verdict = await self.dispatcher.evaluate(ctx.run_id, ctx.record.target_pool, ctx.record.task, candidate)
+            verdict.candidate_id = verdict.candidate_id or candidate.id
+            self.store.record_final_verdict(ctx.run_id, candidate.id, verdict)
+            self.publish(ctx.run_id)
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                for candidate in candidates:
+                    group.create_task(one(candidate))
+        except ExceptionGroup as group_error:
+            raise group_error.exceptions[0] from None
 
     def _stage(self, ctx: _Context, stage: int) -> None:
         self.store.update_run(ctx.run_id, stage=stage, spent=ctx.tracker.tick())
@@ -194,7 +277,8 @@ class RunExecutor:
         return ""
 
     async def _evaluate_one(self, ctx: _Context, candidate: kernel_pb2.KernelCandidate) -> None:
-        verdict = await self.dispatcher.evaluate(ctx.run_id, ctx.record.target_pool, ctx.record.task, candidate)
+        verdict = await self.dispatcher.evaluate(ctx.run_id, ctx.record.target_pool, ctx.record.task, candidate,
+                                                 skip_baselines=self._search_skips_baselines)
         self._record(ctx, candidate, verdict)
 
     def _record(self, ctx: _Context, candidate: kernel_pb2.KernelCandidate, verdict: verdict_pb2.Verdict) -> None:
@@ -363,13 +447,14 @@ class RunExecutor:
         return [item for result in results for item in result]
 
     # -- stage 4 ----------------------------------------------------------------------------------
-    async def archive(self, record: RunRecord, program: task_pb2.FunctionalProgram, population: Population) -> str:
-        """Write the winner and a few other cell elites (stepping stones); returns a note for the message."""
+    async def archive(self, record: RunRecord, program: task_pb2.FunctionalProgram, reported: list[Elite]) -> str:
+        """Write the winner and a few other elites (stepping stones) with their reported (full) verdicts;
+        ``reported`` is best first (:func:`reported_elites`). Returns a note for the run's message."""
         address = resolve_address("archive", self.settings.archive_addr)
         if not address:
             return "; not archived: no archive address"
         stub = archive_pb2_grpc.ArchiveServiceStub(self.channels.get(address))
-        elites = population.elites()[: 1 + self.settings.archive_elites]
+        elites = reported[: 1 + self.settings.archive_elites]
         try:
             for elite in elites:
                 entry = archive_entry(record.task, program, elite)
@@ -380,6 +465,22 @@ class RunExecutor:
             return f"; archive write pending ({str(exc)[:120]})"
         self.store.update_run(record.id, archived=True)
         return f"; archived {len(elites)}"
+
+
+def ranked_only(verdict: verdict_pb2.Verdict) -> bool:
+    """A timed verdict without baselines (EvaluateOptions.skip_baselines): good for ranking, not reporting."""
+    t = verdict.timings
+    return verdict.outcome == verdict_pb2.VERDICT_OUTCOME_ACCEPTED and t.candidate.median_ms > 0 and not t.eager.median_ms
+
+
+def reported_elites(elites: list[Elite], finals: dict[str, verdict_pb2.Verdict]) -> list[Elite]:
+    """The elites to report, best first: with final full verdicts, the re-evaluated ones that passed, each with
+    its full verdict (ranked by it); without any, the search's elites as they are (full-timing searches)."""
+    if not finals:
+        return elites
+    chosen = [Elite(e.candidate, finals[e.candidate.id], e.order) for e in elites
+              if e.candidate.id in finals and finals[e.candidate.id].outcome in VERIFIED]
+    return sorted(chosen, key=lambda e: e.score, reverse=True)
 
 
 def _attempt(elite: Elite) -> Attempt:

@@ -14,7 +14,7 @@ from kernelwright.core.errors import InvalidArgument, NotFound, ResourceExhauste
 from kernelwright.core.logger import get_logger
 from kernelwright.evolver.budget import resolve_budget
 from kernelwright.evolver.ensemble import Ensemble, validate_weights
-from kernelwright.evolver.evolution import RunExecutor
+from kernelwright.evolver.evolution import RunExecutor, reported_elites
 from kernelwright.evolver.population import Population
 from kernelwright.evolver.settings import EvolverSettings
 from kernelwright.evolver.store import RunRecord, RunStore
@@ -133,23 +133,31 @@ class RunManager:
     async def _archive_later(self, run_id: str) -> None:
         record = self.get(run_id)
         population = Population()
+        finals = {}
         for c in self.store.candidates(run_id):
             if c.verdict is not None:
                 population.add(c.candidate, c.verdict)
-        if record.program is not None and len(population):
-            await self.executor.archive(record, record.program, population)
+            if c.final_verdict is not None:
+                finals[c.candidate.id] = c.final_verdict
+        reported = reported_elites(population.elites(), finals)
+        if record.program is not None and reported:
+            await self.executor.archive(record, record.program, reported)
 
     # -- views ----------------------------------------------------------------------------------
     def progress(self, record: RunRecord) -> pb.RunProgress:
         best = self.store.candidate(record.id, record.best_id) if record.best_id else None
-        timings = best.verdict.timings if best is not None and best.verdict is not None else None
+        verdict = best.reported_verdict if best is not None else None
+        timings = verdict.timings if verdict is not None else None
+        # During a candidate-only search the best verdict has no baselines: speedups read 0 until the
+        # final full evaluation; best_candidate_ms is known throughout.
         return pb.RunProgress(
             run_id=record.id, stage=record.stage, generation=record.spent.generations,
             candidates_evaluated=sum(self.store.outcome_counts(record.id).values()),
             outcomes=self.store.outcome_counts(record.id),
             best_speedup_vs_eager=timings.speedup_vs_eager if timings else 0.0,
             best_speedup_vs_compile=timings.speedup_vs_compile if timings else 0.0,
-            llm_cost_usd=record.spent.llm_cost_usd, state=record.state, message=record.message)
+            llm_cost_usd=record.spent.llm_cost_usd, state=record.state, message=record.message,
+            best_candidate_ms=timings.candidate.median_ms if timings else 0.0)
 
     def run_message(self, record: RunRecord) -> pb.Run:
         run = pb.Run(id=record.id, task=record.task, budget=record.budget, spent=record.spent, state=record.state,
@@ -160,7 +168,7 @@ class RunManager:
         run.updated_at.FromNanoseconds(int(record.updated * 1e9))
         if record.best_id:
             best = self.store.candidate(record.id, record.best_id)
-            if best is not None and best.verdict is not None:
+            if best is not None and best.reported_verdict is not None:
                 run.best.CopyFrom(best.candidate)
-                run.best_verdict.CopyFrom(best.verdict)
+                run.best_verdict.CopyFrom(best.reported_verdict)
         return run

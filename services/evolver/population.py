@@ -6,8 +6,10 @@ crowd out a slower one of a different shape that may be a better parent:
 * launches — how many kernels (or library calls) the forward runs: fewer means more fusion;
 * block — log2 of the threads per block of the first launch (the schedule's main knob).
 
-Each cell keeps its fittest candidate; fitness is the verified speedup vs eager PyTorch (0 when the
-evaluator verified but did not time it), ties broken by the speedup vs torch.compile, then by age.
+Each cell keeps its fittest candidate: the lowest median time of the candidate itself. Within one
+task that ranks exactly as the speedup vs eager would, but it needs no baseline, so it also works
+when the search times candidates alone (``skip_baselines``). A verified but untimed candidate ranks
+below every timed one; ties go to the older candidate.
 """
 
 from __future__ import annotations
@@ -53,12 +55,12 @@ def features(candidate: kernel_pb2.KernelCandidate) -> Cell:
     return n, (int(math.log2(threads)) if threads > 0 else 0)
 
 
-def fitness(verdict: verdict_pb2.Verdict) -> tuple[float, float]:
-    """(speedup vs eager, speedup vs compile); (-1, -1) for anything not verified."""
+def fitness(verdict: verdict_pb2.Verdict) -> tuple[int, float]:
+    """Higher is better: (timed?, -candidate median ms); (-1, 0) for anything not verified."""
     if verdict.outcome not in VERIFIED:
-        return -1.0, -1.0
-    t = verdict.timings
-    return max(0.0, t.speedup_vs_eager), max(0.0, t.speedup_vs_compile)
+        return -1, 0.0
+    ms = verdict.timings.candidate.median_ms
+    return (1, -ms) if ms > 0 else (0, 0.0)
 
 
 @dataclass
@@ -68,9 +70,8 @@ class Elite:
     order: int   # arrival order: older wins ties, so replays of the same history give the same grid
 
     @property
-    def score(self) -> tuple[float, float, int]:
-        eager, compiled = fitness(self.verdict)
-        return eager, compiled, -self.order
+    def score(self) -> tuple[int, float, int]:
+        return (*fitness(self.verdict), -self.order)
 
 
 class Population:
@@ -109,10 +110,12 @@ class Population:
 
     def select_pair(self, rng: random.Random) -> tuple[Elite, Elite] | None:
         """Two parents with complementary strengths: one by selection, the other from a different cell
-        and strongest where the first is weakest (vs torch.compile when the first leads vs eager)."""
+        and strongest vs torch.compile (where the compile baseline is known: full-timing searches),
+        else the most fused (fewest launches)."""
         if len(self.cells) < 2:
             return None
         first = self.select(rng)
         others = [e for e in self.cells.values() if e is not first]
-        second = max(others, key=lambda e: (fitness(e.verdict)[1], -launches(e.candidate), -e.order))
+        second = max(others, key=lambda e: (max(0.0, e.verdict.timings.speedup_vs_compile), -launches(e.candidate),
+                                            -e.order))
         return first, second

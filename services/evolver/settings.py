@@ -79,6 +79,15 @@ class EvolverSettings(DiscoverySettings):
     evaluator_no_pool_timeout_s: float = Field(120.0, gt=0, description="How long a candidate waits for a "
                                                "matching evaluator pool to appear before the run fails.")
     evaluator_verify_only: bool = False
+    search_timing: Literal["candidate", "full"] = Field(
+        "candidate", description="candidate: during seeding and evolution the evaluator times only the candidate "
+        "(EvaluateOptions.skip_baselines; about a third of the GPU time per candidate), ranking is by its median "
+        "time, and the best FINAL_REEVALUATIONS elites are evaluated again with eager and torch.compile timed "
+        "when the search ends: every reported speedup comes from those. full: every candidate is timed with "
+        "both baselines.")
+    final_reevaluations: int = Field(2, ge=1, le=100, description="With search_timing=candidate: how many of the "
+                                     "best distinct elites get a full evaluation at the end; the winner is the "
+                                     "fastest of them by that evaluation.")
     evaluator_timeout_s: float = Field(0.0, ge=0, description="Per-candidate limit sent to the evaluator; 0: its own.")
 
     @field_validator("proposer_weights")

@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS runs (
     seeded INTEGER NOT NULL DEFAULT 0,
     archived INTEGER NOT NULL DEFAULT 0,
     best_id TEXT NOT NULL DEFAULT '',
+    search_stopped TEXT NOT NULL DEFAULT '',
     created REAL NOT NULL,
     updated REAL NOT NULL
 );
@@ -53,11 +54,26 @@ CREATE TABLE IF NOT EXISTS candidates (
     PRIMARY KEY (run_id, id)
 );
 CREATE INDEX IF NOT EXISTS candidates_pending ON candidates (run_id, outcome);
+-- Full evaluations (eager and torch.compile timed) of a run's best candidates after a search that
+-- timed candidates alone; apart from the search verdicts, so both survive and a resume sees which
+-- re-evaluations are still missing.
+CREATE TABLE IF NOT EXISTS final_verdicts (
+    run_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    verdict BLOB NOT NULL,
+    PRIMARY KEY (run_id, id)
+);
 CREATE TABLE IF NOT EXISTS conversions (
     source_hash TEXT PRIMARY KEY,
     program BLOB NOT NULL
 );
 """
+
+# Columns added after the first release: (table, column, definition). A file made before them gets
+# them on open (SQLite's ADD COLUMN with a default fills existing rows).
+_ADDED_COLUMNS = (
+    ("runs", "search_stopped", "TEXT NOT NULL DEFAULT ''"),
+)
 
 
 @dataclass
@@ -77,6 +93,8 @@ class RunRecord:
     best_id: str
     created: float
     updated: float
+    # Why the search (stages 2-3) ended, once it has; a resumed run then goes straight on from there.
+    search_stopped: str = ""
 
     @property
     def final(self) -> bool:
@@ -90,10 +108,16 @@ class CandidateRecord:
     operator: str
     verdict: verdict_pb2.Verdict | None = None
     seq: int = 0
+    final_verdict: verdict_pb2.Verdict | None = None   # the full re-evaluation, when there was one
 
     @property
     def verified(self) -> bool:
         return self.verdict is not None and self.verdict.outcome in VERIFIED
+
+    @property
+    def reported_verdict(self) -> verdict_pb2.Verdict | None:
+        """What is reported for this candidate: the full re-evaluation when there is one."""
+        return self.final_verdict if self.final_verdict is not None else self.verdict
 
 
 class RunStore:
@@ -107,6 +131,13 @@ class RunStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(_SCHEMA)
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        for table, column, definition in _ADDED_COLUMNS:
+            present = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            if column not in present:
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
 
     def close(self) -> None:
         with self._lock:
@@ -153,16 +184,16 @@ class RunStore:
         return rows[0][0] if rows else ""
 
     _RUN_COLUMNS = ("id, state, stage, message, task, budget, spent, proposers, target_pool, program, seeded, "
-                    "archived, best_id, created, updated")
+                    "archived, best_id, created, updated, search_stopped")
 
     @staticmethod
     def _run(row: tuple) -> RunRecord:
         (rid, state, stage, message, task, budget, spent, proposers, target_pool, program, seeded, archived,
-         best_id, created, updated) = row
+         best_id, created, updated, search_stopped) = row
         return RunRecord(rid, state, stage, message, task_pb2.Task.FromString(task), pb.Budget.FromString(budget),
                          pb.BudgetSpent.FromString(spent), json.loads(proposers), target_pool,
                          task_pb2.FunctionalProgram.FromString(program) if program is not None else None,
-                         bool(seeded), bool(archived), best_id, created, updated)
+                         bool(seeded), bool(archived), best_id, created, updated, search_stopped)
 
     def get_run(self, run_id: str) -> RunRecord | None:
         rows = self._read(f"SELECT {self._RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,))
@@ -194,11 +225,13 @@ class RunStore:
     def update_run(self, run_id: str, *, state: int | None = None, stage: int | None = None,
                    message: str | None = None, spent: pb.BudgetSpent | None = None,
                    program: task_pb2.FunctionalProgram | None = None, seeded: bool | None = None,
-                   archived: bool | None = None) -> None:
+                   archived: bool | None = None, search_stopped: str | None = None,
+                   best_id: str | None = None) -> None:
         sets: list[str] = ["updated = ?"]
         args: list[object] = [time.time()]
         for column, value in (("state", state), ("stage", stage), ("message", message),
-                              ("seeded", seeded), ("archived", archived)):
+                              ("seeded", seeded), ("archived", archived), ("search_stopped", search_stopped),
+                              ("best_id", best_id)):
             if value is not None:
                 sets.append(f"{column} = ?")
                 args.append(int(value) if isinstance(value, bool) else value)
@@ -254,22 +287,34 @@ class RunStore:
             statements.append(("UPDATE runs SET best_id = ? WHERE id = ?", (best_id, run_id)))
         self._write(statements)
 
+    _CANDIDATE_SELECT = ("SELECT c.candidate, c.generation, c.operator, c.verdict, c.seq, f.verdict FROM candidates c "
+                         "LEFT JOIN final_verdicts f ON f.run_id = c.run_id AND f.id = c.id WHERE c.run_id = ?")
+
+    @staticmethod
+    def _candidate(row: tuple) -> CandidateRecord:
+        c, g, op, v, s, final = row
+        return CandidateRecord(kernel_pb2.KernelCandidate.FromString(c), g, op,
+                               verdict_pb2.Verdict.FromString(v) if v is not None else None, s,
+                               verdict_pb2.Verdict.FromString(final) if final is not None else None)
+
     def candidates(self, run_id: str, *, pending_only: bool = False) -> list[CandidateRecord]:
-        where = " AND verdict IS NULL" if pending_only else ""
-        rows = self._read("SELECT candidate, generation, operator, verdict, seq FROM candidates "
-                          f"WHERE run_id = ?{where} ORDER BY seq", (run_id,))
-        return [CandidateRecord(kernel_pb2.KernelCandidate.FromString(c), g, op,
-                                verdict_pb2.Verdict.FromString(v) if v is not None else None, s)
-                for c, g, op, v, s in rows]
+        where = " AND c.verdict IS NULL" if pending_only else ""
+        rows = self._read(f"{self._CANDIDATE_SELECT}{where} ORDER BY c.seq", (run_id,))
+        return [self._candidate(r) for r in rows]
 
     def candidate(self, run_id: str, candidate_id: str) -> CandidateRecord | None:
-        rows = self._read("SELECT candidate, generation, operator, verdict, seq FROM candidates "
-                          "WHERE run_id = ? AND id = ?", (run_id, candidate_id))
-        if not rows:
-            return None
-        c, g, op, v, s = rows[0]
-        return CandidateRecord(kernel_pb2.KernelCandidate.FromString(c), g, op,
-                               verdict_pb2.Verdict.FromString(v) if v is not None else None, s)
+        rows = self._read(f"{self._CANDIDATE_SELECT} AND c.id = ?", (run_id, candidate_id))
+        return self._candidate(rows[0]) if rows else None
+
+    # -- final (full) re-evaluations --------------------------------------------------------
+    def record_final_verdict(self, run_id: str, candidate_id: str, verdict: verdict_pb2.Verdict) -> None:
+        self._write([("INSERT OR REPLACE INTO final_verdicts (run_id, id, verdict) VALUES (?, ?, ?)",
+                      (run_id, candidate_id, verdict.SerializeToString())),
+                     ("UPDATE runs SET updated = ? WHERE id = ?", (time.time(), run_id))])
+
+    def final_verdicts(self, run_id: str) -> dict[str, verdict_pb2.Verdict]:
+        rows = self._read("SELECT id, verdict FROM final_verdicts WHERE run_id = ?", (run_id,))
+        return {cid: verdict_pb2.Verdict.FromString(v) for cid, v in rows}
 
     def outcome_counts(self, run_id: str) -> dict[str, int]:
         rows = self._read("SELECT outcome, COUNT(*) FROM candidates WHERE run_id = ? AND outcome IS NOT NULL "

@@ -3,7 +3,8 @@
 static checks -> build -> correctness trials (fresh seeded inputs, several distributions, a varied
 batch, inputs cloned per model and checked afterwards, outputs poisoned, the reference output kept
 alive while the candidate runs) -> launch proof (profiler kernel names) -> timing (eager,
-torch.compile and the candidate back to back) -> re-verification with new inputs -> suspicion.
+torch.compile and the candidate back to back; the candidate alone with baselines=False) ->
+re-verification with new inputs -> suspicion.
 
 Every candidate problem becomes a field of the returned Verdict; only evaluator bugs raise.
 """
@@ -39,6 +40,8 @@ class EvalOptions:
     verify_only: bool = False
     profile: bool = False
     compile_baseline: bool = True
+    # False: time only the candidate (EvaluateOptions.skip_baselines) — for ranking inside a search.
+    baselines: bool = True
     launcher: str = "cuda-python"
     arch: str = ""
     cache_dir: str = "/tmp/kernelwright-evaluator"
@@ -242,10 +245,11 @@ def _timing(ctx: WorkerContext, task: TaskState, runner: CandidateRunner, verdic
             for i in range(opts.input_sets)]
     runner.poison_outputs = False
     kwargs = dict(trials=opts.timing_trials, warmup=opts.warmup, flusher=ctx.flusher)
-    eager = time_forward(task.model, sets, **kwargs)
-    verdict.timings.eager.CopyFrom(_stats(eager))
-    if opts.compile_baseline:
-        _time_compile_baseline(task, sets, kwargs, verdict)
+    if opts.baselines:
+        eager = time_forward(task.model, sets, **kwargs)
+        verdict.timings.eager.CopyFrom(_stats(eager))
+        if opts.compile_baseline:
+            _time_compile_baseline(task, sets, kwargs, verdict)
     candidate = time_forward(runner, sets, **kwargs)
     verdict.timings.candidate.CopyFrom(_stats(candidate))
     if task.flops is None:
@@ -341,13 +345,17 @@ def evaluate(ctx: WorkerContext, task_source: str, candidate: kernel_pb2.KernelC
         return _finish(verdict, V.VERDICT_OUTCOME_SUSPICIOUS,
                        f"{cand:.4f} ms is under the roofline bound {tm.roofline_bound_ms:.4f} ms for this task's "
                        "bytes and FLOPs: not reported as a speedup")
-    tm.speedup_vs_eager = tm.eager.median_ms / cand
+    if tm.eager.median_ms:
+        tm.speedup_vs_eager = tm.eager.median_ms / cand
     if tm.compiled.median_ms:
         tm.speedup_vs_compile = tm.compiled.median_ms / cand
     if opts.profile:
         from kernelwright.gpu_evaluator.profiling import torch_profile
 
         verdict.profile.CopyFrom(torch_profile(runner, task, ctx.device))
+    if not opts.baselines:
+        return _finish(verdict, V.VERDICT_OUTCOME_ACCEPTED,
+                       f"correct; {cand:.4f} ms (candidate only: baselines not timed, no speedups)")
     return _finish(verdict, V.VERDICT_OUTCOME_ACCEPTED,
                    f"correct; {cand:.4f} ms, {tm.speedup_vs_eager:.2f}x vs eager"
                    + (f", {tm.speedup_vs_compile:.2f}x vs torch.compile" if tm.speedup_vs_compile else ""))

@@ -51,6 +51,8 @@ def options_from(request: pb.EvaluateRequest, settings: GpuEvaluatorSettings, sh
         "verify_only": o.verify_only or shared_gpu,
         "profile": o.profile,
         "compile_baseline": not o.skip_compile_baseline,
+        # Candidate-only timing for ranking inside a search; part of the verdict cache key (pool.py).
+        "baselines": not o.skip_baselines,
         "launcher": settings.launcher,
         "arch": settings.arch,
         "cache_dir": settings.cache_dir,

@@ -4,14 +4,41 @@ It never touches a GPU. What it does is chosen by a marker in the candidate's cu
 HANG (never answers), SEGFAULT (dies by SIGSEGV), FATAL (answers, then exits as after an illegal
 address), SLOW:<seconds> (answers after a while); anything else is accepted. The verdict message
 names the worker's CUDA_VISIBLE_DEVICES so tests can see which GPU a job ran on.
+
+Accepted candidates are "timed" like the real pipeline reports it: a candidate time from MS:<ms> in
+the source (else a stable value from its hash), eager and torch.compile baselines and speedups —
+except that ``verify_only`` times nothing and ``baselines=False`` (EvaluateOptions.skip_baselines)
+times only the candidate.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import time
 from typing import Any
+
+EAGER_MS = 2.0
+COMPILED_MS = 1.5
+
+
+def simulated_ms(source: str) -> float:
+    """The candidate's "median time": MS:<ms> when given, else stable in [0.5, 1.5) from the source."""
+    if "MS:" in source:
+        return float(source.split("MS:")[1].split()[0])
+    return 0.5 + int(hashlib.sha256(source.encode()).hexdigest()[:8], 16) % 1000 / 1000
+
+
+def _time(verdict: Any, source: str, baselines: bool) -> None:
+    t = verdict.timings
+    t.candidate.median_ms = simulated_ms(source)
+    t.candidate.trials = 100
+    if baselines:
+        t.eager.median_ms, t.eager.trials = EAGER_MS, 100
+        t.compiled.median_ms, t.compiled.trials = COMPILED_MS, 100
+        t.speedup_vs_eager = EAGER_MS / t.candidate.median_ms
+        t.speedup_vs_compile = COMPILED_MS / t.candidate.median_ms
 
 
 def simulated_worker_main(conn: Any, pool: str, options: dict[str, Any], gpu_product: str = "",
@@ -42,8 +69,11 @@ def simulated_worker_main(conn: Any, pool: str, options: dict[str, Any], gpu_pro
         verdict = verdict_pb2.Verdict(
             candidate_id=job_id,
             outcome=verdict_pb2.VERDICT_OUTCOME_RUNTIME_ERROR if fatal else verdict_pb2.VERDICT_OUTCOME_ACCEPTED,
-            message=f"gpu={gpu} pid={os.getpid()} verify_only={job_options.get('verify_only')}")
+            message=f"gpu={gpu} pid={os.getpid()} verify_only={job_options.get('verify_only')} "
+                    f"baselines={job_options.get('baselines', True)}")
         verdict.hardware.CopyFrom(hardware)
+        if not fatal and not job_options.get("verify_only"):
+            _time(verdict, source, job_options.get("baselines", True))
         conn.send(("result", job_id, verdict.SerializeToString(), fatal))
         if fatal:
             os._exit(3)

@@ -20,9 +20,20 @@ SETTINGS = EvolverSettings(state_path=":memory:")
 
 
 def _verdict(eager: float, compiled: float = 0.0, outcome=V.VERDICT_OUTCOME_ACCEPTED) -> V.Verdict:
+    """A full verdict with eager at 1 ms: the candidate takes 1/speedup ms (untimed when speedup is 0)."""
     v = V.Verdict(outcome=outcome)
+    if eager:
+        v.timings.eager.median_ms = 1.0
+        v.timings.candidate.median_ms = 1.0 / eager
     v.timings.speedup_vs_eager = eager
     v.timings.speedup_vs_compile = compiled
+    return v
+
+
+def _ranked_only(ms: float) -> V.Verdict:
+    """A search verdict with skip_baselines: the candidate's time, no baselines, speedups 0."""
+    v = V.Verdict(outcome=V.VERDICT_OUTCOME_ACCEPTED)
+    v.timings.candidate.median_ms = ms
     return v
 
 
@@ -48,6 +59,18 @@ def test_population_keeps_diversity_across_block_sizes():
     pop.add(_cand("small", 64), _verdict(1.1))
     assert len(pop) == 2, "a different schedule is a different cell, kept even though slower"
     assert features(_cand("x", 64)) != features(_cand("x", 1024))
+
+
+def test_population_ranks_by_candidate_time_without_baselines():
+    pop = Population()
+    assert pop.add(_cand("slow"), _ranked_only(0.9))
+    assert pop.add(_cand("fast"), _ranked_only(0.3)), "lower median time is fitter"
+    assert not pop.add(_cand("slower"), _ranked_only(0.5))
+    assert not pop.add(_cand("untimed"), _verdict(0.0, outcome=V.VERDICT_OUTCOME_VERIFIED_UNTIMED))
+    assert pop.best().verdict.timings.candidate.median_ms == 0.3
+    other = _cand("other cell", 1024)
+    pop.add(other, _verdict(0.0, outcome=V.VERDICT_OUTCOME_VERIFIED_UNTIMED))
+    assert [e.verdict.timings.candidate.median_ms for e in pop.elites()] == [0.3, 0.0], "untimed ranks last"
 
 
 def test_ties_go_to_the_older_candidate():

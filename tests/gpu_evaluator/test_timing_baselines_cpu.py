@@ -153,3 +153,22 @@ def test_ten_x_vs_a_working_compile_baseline_is_still_reverified(monkeypatch):
     verdict = _evaluate(_context())
     assert verdict.outcome == V.VERDICT_OUTCOME_ACCEPTED, verdict.message
     assert V.SUSPICION_FLAG_TEN_X_COMPILE in verdict.suspicion
+
+
+def test_skipping_baselines_times_only_the_candidate(monkeypatch):
+    fakes = Fakes(monkeypatch)
+    verdict = _evaluate(_context(), baselines=False)
+    assert verdict.outcome == V.VERDICT_OUTCOME_ACCEPTED, verdict.message
+    assert fakes.timed == ["candidate"] and fakes.compiles == 0
+    t = verdict.timings
+    assert t.candidate.median_ms == CANDIDATE_MS
+    assert not t.HasField("eager") and not t.HasField("compiled")
+    assert t.speedup_vs_eager == 0 and t.speedup_vs_compile == 0
+    assert t.roofline_bound_ms > 0 and "candidate only" in verdict.message
+
+
+def test_skipping_baselines_keeps_the_roofline_suspicion(monkeypatch):
+    Fakes(monkeypatch, candidate_ms=1e-9)
+    verdict = _evaluate(_context(), baselines=False)
+    assert verdict.outcome == V.VERDICT_OUTCOME_SUSPICIOUS
+    assert V.SUSPICION_FLAG_BEATS_ROOFLINE in verdict.suspicion

@@ -28,7 +28,7 @@ from kernelwright.common.v1 import task_pb2 as kernelwright_dot_common_dot_v1_do
 from kernelwright.common.v1 import verdict_pb2 as kernelwright_dot_common_dot_v1_dot_verdict__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%kernelwright/evolver/v1/evolver.proto\x12\x17kernelwright.evolver.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a#kernelwright/common/v1/kernel.proto\x1a!kernelwright/common/v1/task.proto\x1a$kernelwright/common/v1/verdict.proto\"m\n\x06\x42udget\x12\x16\n\x0emax_candidates\x18\x01 \x01(\x05\x12\x17\n\x0fmax_generations\x18\x02 \x01(\x05\x12\x18\n\x10max_wall_seconds\x18\x03 \x01(\x01\x12\x18\n\x10max_llm_cost_usd\x18\x04 \x01(\x01\".\n\x0eProposerWeight\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06weight\x18\x02 \x01(\x01\"\xd3\x01\n\x0fStartRunRequest\x12*\n\x04task\x18\x01 \x01(\x0b\x32\x1c.kernelwright.common.v1.Task\x12/\n\x06\x62udget\x18\x02 \x01(\x0b\x32\x1f.kernelwright.evolver.v1.Budget\x12:\n\tproposers\x18\x03 \x03(\x0b\x32\'.kernelwright.evolver.v1.ProposerWeight\x12\x13\n\x0btarget_pool\x18\x04 \x01(\t\x12\x12\n\nrequest_id\x18\x05 \x01(\t\"\"\n\x10StartRunResponse\x12\x0e\n\x06run_id\x18\x01 \x01(\t\"b\n\x0b\x42udgetSpent\x12\x12\n\ncandidates\x18\x01 \x01(\x05\x12\x13\n\x0bgenerations\x18\x02 \x01(\x05\x12\x14\n\x0cwall_seconds\x18\x03 \x01(\x01\x12\x14\n\x0cllm_cost_usd\x18\x04 \x01(\x01\"\xb5\x05\n\x03Run\x12\n\n\x02id\x18\x01 \x01(\t\x12*\n\x04task\x18\x02 \x01(\x0b\x32\x1c.kernelwright.common.v1.Task\x12/\n\x06\x62udget\x18\x03 \x01(\x0b\x32\x1f.kernelwright.evolver.v1.Budget\x12\x33\n\x05spent\x18\x04 \x01(\x0b\x32$.kernelwright.evolver.v1.BudgetSpent\x12\x30\n\x05state\x18\x05 \x01(\x0e\x32!.kernelwright.evolver.v1.RunState\x12-\n\x05stage\x18\x06 \x01(\x0e\x32\x1e.kernelwright.evolver.v1.Stage\x12\x0f\n\x07message\x18\x07 \x01(\t\x12\x35\n\x04\x62\x65st\x18\x08 \x01(\x0b\x32\'.kernelwright.common.v1.KernelCandidate\x12\x35\n\x0c\x62\x65st_verdict\x18\t \x01(\x0b\x32\x1f.kernelwright.common.v1.Verdict\x12.\n\ncreated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0btarget_pool\x18\x0c \x01(\t\x12:\n\tproposers\x18\r \x03(\x0b\x32\'.kernelwright.evolver.v1.ProposerWeight\x12<\n\x08outcomes\x18\x0e \x03(\x0b\x32*.kernelwright.evolver.v1.Run.OutcomesEntry\x12\x10\n\x08\x61rchived\x18\x0f \x01(\x08\x1a/\n\rOutcomesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\"\x8e\x03\n\x0bRunProgress\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12-\n\x05stage\x18\x02 \x01(\x0e\x32\x1e.kernelwright.evolver.v1.Stage\x12\x12\n\ngeneration\x18\x03 \x01(\x05\x12\x1c\n\x14\x63\x61ndidates_evaluated\x18\x04 \x01(\x05\x12\x44\n\x08outcomes\x18\x05 \x03(\x0b\x32\x32.kernelwright.evolver.v1.RunProgress.OutcomesEntry\x12\x1d\n\x15\x62\x65st_speedup_vs_eager\x18\x06 \x01(\x01\x12\x1f\n\x17\x62\x65st_speedup_vs_compile\x18\x07 \x01(\x01\x12\x14\n\x0cllm_cost_usd\x18\x08 \x01(\x01\x12\x30\n\x05state\x18\t \x01(\x0e\x32!.kernelwright.evolver.v1.RunState\x12\x0f\n\x07message\x18\n \x01(\t\x1a/\n\rOutcomesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\"!\n\x0fWatchRunRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\"J\n\x10WatchRunResponse\x12\x36\n\x08progress\x18\x01 \x01(\x0b\x32$.kernelwright.evolver.v1.RunProgress\"\x1f\n\rGetRunRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\";\n\x0eGetRunResponse\x12)\n\x03run\x18\x01 \x01(\x0b\x32\x1c.kernelwright.evolver.v1.Run\"k\n\x0fListRunsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x31\n\x06states\x18\x03 \x03(\x0e\x32!.kernelwright.evolver.v1.RunState\"W\n\x10ListRunsResponse\x12*\n\x04runs\x18\x01 \x03(\x0b\x32\x1c.kernelwright.evolver.v1.Run\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\"\n\x10\x43\x61ncelRunRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\">\n\x11\x43\x61ncelRunResponse\x12)\n\x03run\x18\x01 \x01(\x0b\x32\x1c.kernelwright.evolver.v1.Run*\x9a\x01\n\x08RunState\x12\x19\n\x15RUN_STATE_UNSPECIFIED\x10\x00\x12\x14\n\x10RUN_STATE_QUEUED\x10\x01\x12\x15\n\x11RUN_STATE_RUNNING\x10\x02\x12\x17\n\x13RUN_STATE_SUCCEEDED\x10\x03\x12\x14\n\x10RUN_STATE_FAILED\x10\x04\x12\x17\n\x13RUN_STATE_CANCELLED\x10\x05*k\n\x05Stage\x12\x15\n\x11STAGE_UNSPECIFIED\x10\x00\x12\x11\n\rSTAGE_CONVERT\x10\x01\x12\x13\n\x0fSTAGE_TRANSLATE\x10\x02\x12\x10\n\x0cSTAGE_EVOLVE\x10\x03\x12\x11\n\rSTAGE_ARCHIVE\x10\x04\x32\xf4\x03\n\x0e\x45volverService\x12_\n\x08StartRun\x12(.kernelwright.evolver.v1.StartRunRequest\x1a).kernelwright.evolver.v1.StartRunResponse\x12\x61\n\x08WatchRun\x12(.kernelwright.evolver.v1.WatchRunRequest\x1a).kernelwright.evolver.v1.WatchRunResponse0\x01\x12Y\n\x06GetRun\x12&.kernelwright.evolver.v1.GetRunRequest\x1a\'.kernelwright.evolver.v1.GetRunResponse\x12_\n\x08ListRuns\x12(.kernelwright.evolver.v1.ListRunsRequest\x1a).kernelwright.evolver.v1.ListRunsResponse\x12\x62\n\tCancelRun\x12).kernelwright.evolver.v1.CancelRunRequest\x1a*.kernelwright.evolver.v1.CancelRunResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%kernelwright/evolver/v1/evolver.proto\x12\x17kernelwright.evolver.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a#kernelwright/common/v1/kernel.proto\x1a!kernelwright/common/v1/task.proto\x1a$kernelwright/common/v1/verdict.proto\"m\n\x06\x42udget\x12\x16\n\x0emax_candidates\x18\x01 \x01(\x05\x12\x17\n\x0fmax_generations\x18\x02 \x01(\x05\x12\x18\n\x10max_wall_seconds\x18\x03 \x01(\x01\x12\x18\n\x10max_llm_cost_usd\x18\x04 \x01(\x01\".\n\x0eProposerWeight\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06weight\x18\x02 \x01(\x01\"\xd3\x01\n\x0fStartRunRequest\x12*\n\x04task\x18\x01 \x01(\x0b\x32\x1c.kernelwright.common.v1.Task\x12/\n\x06\x62udget\x18\x02 \x01(\x0b\x32\x1f.kernelwright.evolver.v1.Budget\x12:\n\tproposers\x18\x03 \x03(\x0b\x32\'.kernelwright.evolver.v1.ProposerWeight\x12\x13\n\x0btarget_pool\x18\x04 \x01(\t\x12\x12\n\nrequest_id\x18\x05 \x01(\t\"\"\n\x10StartRunResponse\x12\x0e\n\x06run_id\x18\x01 \x01(\t\"b\n\x0b\x42udgetSpent\x12\x12\n\ncandidates\x18\x01 \x01(\x05\x12\x13\n\x0bgenerations\x18\x02 \x01(\x05\x12\x14\n\x0cwall_seconds\x18\x03 \x01(\x01\x12\x14\n\x0cllm_cost_usd\x18\x04 \x01(\x01\"\xb5\x05\n\x03Run\x12\n\n\x02id\x18\x01 \x01(\t\x12*\n\x04task\x18\x02 \x01(\x0b\x32\x1c.kernelwright.common.v1.Task\x12/\n\x06\x62udget\x18\x03 \x01(\x0b\x32\x1f.kernelwright.evolver.v1.Budget\x12\x33\n\x05spent\x18\x04 \x01(\x0b\x32$.kernelwright.evolver.v1.BudgetSpent\x12\x30\n\x05state\x18\x05 \x01(\x0e\x32!.kernelwright.evolver.v1.RunState\x12-\n\x05stage\x18\x06 \x01(\x0e\x32\x1e.kernelwright.evolver.v1.Stage\x12\x0f\n\x07message\x18\x07 \x01(\t\x12\x35\n\x04\x62\x65st\x18\x08 \x01(\x0b\x32\'.kernelwright.common.v1.KernelCandidate\x12\x35\n\x0c\x62\x65st_verdict\x18\t \x01(\x0b\x32\x1f.kernelwright.common.v1.Verdict\x12.\n\ncreated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0btarget_pool\x18\x0c \x01(\t\x12:\n\tproposers\x18\r \x03(\x0b\x32\'.kernelwright.evolver.v1.ProposerWeight\x12<\n\x08outcomes\x18\x0e \x03(\x0b\x32*.kernelwright.evolver.v1.Run.OutcomesEntry\x12\x10\n\x08\x61rchived\x18\x0f \x01(\x08\x1a/\n\rOutcomesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\"\xa9\x03\n\x0bRunProgress\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12-\n\x05stage\x18\x02 \x01(\x0e\x32\x1e.kernelwright.evolver.v1.Stage\x12\x12\n\ngeneration\x18\x03 \x01(\x05\x12\x1c\n\x14\x63\x61ndidates_evaluated\x18\x04 \x01(\x05\x12\x44\n\x08outcomes\x18\x05 \x03(\x0b\x32\x32.kernelwright.evolver.v1.RunProgress.OutcomesEntry\x12\x1d\n\x15\x62\x65st_speedup_vs_eager\x18\x06 \x01(\x01\x12\x1f\n\x17\x62\x65st_speedup_vs_compile\x18\x07 \x01(\x01\x12\x14\n\x0cllm_cost_usd\x18\x08 \x01(\x01\x12\x30\n\x05state\x18\t \x01(\x0e\x32!.kernelwright.evolver.v1.RunState\x12\x0f\n\x07message\x18\n \x01(\t\x12\x19\n\x11\x62\x65st_candidate_ms\x18\x0b \x01(\x01\x1a/\n\rOutcomesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\"!\n\x0fWatchRunRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\"J\n\x10WatchRunResponse\x12\x36\n\x08progress\x18\x01 \x01(\x0b\x32$.kernelwright.evolver.v1.RunProgress\"\x1f\n\rGetRunRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\";\n\x0eGetRunResponse\x12)\n\x03run\x18\x01 \x01(\x0b\x32\x1c.kernelwright.evolver.v1.Run\"k\n\x0fListRunsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x31\n\x06states\x18\x03 \x03(\x0e\x32!.kernelwright.evolver.v1.RunState\"W\n\x10ListRunsResponse\x12*\n\x04runs\x18\x01 \x03(\x0b\x32\x1c.kernelwright.evolver.v1.Run\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\"\n\x10\x43\x61ncelRunRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\">\n\x11\x43\x61ncelRunResponse\x12)\n\x03run\x18\x01 \x01(\x0b\x32\x1c.kernelwright.evolver.v1.Run*\x9a\x01\n\x08RunState\x12\x19\n\x15RUN_STATE_UNSPECIFIED\x10\x00\x12\x14\n\x10RUN_STATE_QUEUED\x10\x01\x12\x15\n\x11RUN_STATE_RUNNING\x10\x02\x12\x17\n\x13RUN_STATE_SUCCEEDED\x10\x03\x12\x14\n\x10RUN_STATE_FAILED\x10\x04\x12\x17\n\x13RUN_STATE_CANCELLED\x10\x05*k\n\x05Stage\x12\x15\n\x11STAGE_UNSPECIFIED\x10\x00\x12\x11\n\rSTAGE_CONVERT\x10\x01\x12\x13\n\x0fSTAGE_TRANSLATE\x10\x02\x12\x10\n\x0cSTAGE_EVOLVE\x10\x03\x12\x11\n\rSTAGE_ARCHIVE\x10\x04\x32\xf4\x03\n\x0e\x45volverService\x12_\n\x08StartRun\x12(.kernelwright.evolver.v1.StartRunRequest\x1a).kernelwright.evolver.v1.StartRunResponse\x12\x61\n\x08WatchRun\x12(.kernelwright.evolver.v1.WatchRunRequest\x1a).kernelwright.evolver.v1.WatchRunResponse0\x01\x12Y\n\x06GetRun\x12&.kernelwright.evolver.v1.GetRunRequest\x1a\'.kernelwright.evolver.v1.GetRunResponse\x12_\n\x08ListRuns\x12(.kernelwright.evolver.v1.ListRunsRequest\x1a).kernelwright.evolver.v1.ListRunsResponse\x12\x62\n\tCancelRun\x12).kernelwright.evolver.v1.CancelRunRequest\x1a*.kernelwright.evolver.v1.CancelRunResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,10 +39,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RUN_OUTCOMESENTRY']._serialized_options = b'8\001'
   _globals['_RUNPROGRESS_OUTCOMESENTRY']._loaded_options = None
   _globals['_RUNPROGRESS_OUTCOMESENTRY']._serialized_options = b'8\001'
-  _globals['_RUNSTATE']._serialized_start=2319
-  _globals['_RUNSTATE']._serialized_end=2473
-  _globals['_STAGE']._serialized_start=2475
-  _globals['_STAGE']._serialized_end=2582
+  _globals['_RUNSTATE']._serialized_start=2346
+  _globals['_RUNSTATE']._serialized_end=2500
+  _globals['_STAGE']._serialized_start=2502
+  _globals['_STAGE']._serialized_end=2609
   _globals['_BUDGET']._serialized_start=209
   _globals['_BUDGET']._serialized_end=318
   _globals['_PROPOSERWEIGHT']._serialized_start=320
@@ -58,25 +58,25 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RUN_OUTCOMESENTRY']._serialized_start=1365
   _globals['_RUN_OUTCOMESENTRY']._serialized_end=1412
   _globals['_RUNPROGRESS']._serialized_start=1415
-  _globals['_RUNPROGRESS']._serialized_end=1813
+  _globals['_RUNPROGRESS']._serialized_end=1840
   _globals['_RUNPROGRESS_OUTCOMESENTRY']._serialized_start=1365
   _globals['_RUNPROGRESS_OUTCOMESENTRY']._serialized_end=1412
-  _globals['_WATCHRUNREQUEST']._serialized_start=1815
-  _globals['_WATCHRUNREQUEST']._serialized_end=1848
-  _globals['_WATCHRUNRESPONSE']._serialized_start=1850
-  _globals['_WATCHRUNRESPONSE']._serialized_end=1924
-  _globals['_GETRUNREQUEST']._serialized_start=1926
-  _globals['_GETRUNREQUEST']._serialized_end=1957
-  _globals['_GETRUNRESPONSE']._serialized_start=1959
-  _globals['_GETRUNRESPONSE']._serialized_end=2018
-  _globals['_LISTRUNSREQUEST']._serialized_start=2020
-  _globals['_LISTRUNSREQUEST']._serialized_end=2127
-  _globals['_LISTRUNSRESPONSE']._serialized_start=2129
-  _globals['_LISTRUNSRESPONSE']._serialized_end=2216
-  _globals['_CANCELRUNREQUEST']._serialized_start=2218
-  _globals['_CANCELRUNREQUEST']._serialized_end=2252
-  _globals['_CANCELRUNRESPONSE']._serialized_start=2254
-  _globals['_CANCELRUNRESPONSE']._serialized_end=2316
-  _globals['_EVOLVERSERVICE']._serialized_start=2585
-  _globals['_EVOLVERSERVICE']._serialized_end=3085
+  _globals['_WATCHRUNREQUEST']._serialized_start=1842
+  _globals['_WATCHRUNREQUEST']._serialized_end=1875
+  _globals['_WATCHRUNRESPONSE']._serialized_start=1877
+  _globals['_WATCHRUNRESPONSE']._serialized_end=1951
+  _globals['_GETRUNREQUEST']._serialized_start=1953
+  _globals['_GETRUNREQUEST']._serialized_end=1984
+  _globals['_GETRUNRESPONSE']._serialized_start=1986
+  _globals['_GETRUNRESPONSE']._serialized_end=2045
+  _globals['_LISTRUNSREQUEST']._serialized_start=2047
+  _globals['_LISTRUNSREQUEST']._serialized_end=2154
+  _globals['_LISTRUNSRESPONSE']._serialized_start=2156
+  _globals['_LISTRUNSRESPONSE']._serialized_end=2243
+  _globals['_CANCELRUNREQUEST']._serialized_start=2245
+  _globals['_CANCELRUNREQUEST']._serialized_end=2279
+  _globals['_CANCELRUNRESPONSE']._serialized_start=2281
+  _globals['_CANCELRUNRESPONSE']._serialized_end=2343
+  _globals['_EVOLVERSERVICE']._serialized_start=2612
+  _globals['_EVOLVERSERVICE']._serialized_end=3112
 # @@protoc_insertion_point(module_scope)

@@ -135,7 +135,7 @@ class Run(_message.Message):
     def __init__(self, id: _Optional[str] = ..., task: _Optional[_Union[_task_pb2.Task, _Mapping]] = ..., budget: _Optional[_Union[Budget, _Mapping]] = ..., spent: _Optional[_Union[BudgetSpent, _Mapping]] = ..., state: _Optional[_Union[RunState, str]] = ..., stage: _Optional[_Union[Stage, str]] = ..., message: _Optional[str] = ..., best: _Optional[_Union[_kernel_pb2.KernelCandidate, _Mapping]] = ..., best_verdict: _Optional[_Union[_verdict_pb2.Verdict, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., target_pool: _Optional[str] = ..., proposers: _Optional[_Iterable[_Union[ProposerWeight, _Mapping]]] = ..., outcomes: _Optional[_Mapping[str, int]] = ..., archived: _Optional[bool] = ...) -> None: ...
 
 class RunProgress(_message.Message):
-    __slots__ = ("run_id", "stage", "generation", "candidates_evaluated", "outcomes", "best_speedup_vs_eager", "best_speedup_vs_compile", "llm_cost_usd", "state", "message")
+    __slots__ = ("run_id", "stage", "generation", "candidates_evaluated", "outcomes", "best_speedup_vs_eager", "best_speedup_vs_compile", "llm_cost_usd", "state", "message", "best_candidate_ms")
     class OutcomesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -153,6 +153,7 @@ class RunProgress(_message.Message):
     LLM_COST_USD_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    BEST_CANDIDATE_MS_FIELD_NUMBER: _ClassVar[int]
     run_id: str
     stage: Stage
     generation: int
@@ -163,7 +164,8 @@ class RunProgress(_message.Message):
     llm_cost_usd: float
     state: RunState
     message: str
-    def __init__(self, run_id: _Optional[str] = ..., stage: _Optional[_Union[Stage, str]] = ..., generation: _Optional[int] = ..., candidates_evaluated: _Optional[int] = ..., outcomes: _Optional[_Mapping[str, int]] = ..., best_speedup_vs_eager: _Optional[float] = ..., best_speedup_vs_compile: _Optional[float] = ..., llm_cost_usd: _Optional[float] = ..., state: _Optional[_Union[RunState, str]] = ..., message: _Optional[str] = ...) -> None: ...
+    best_candidate_ms: float
+    def __init__(self, run_id: _Optional[str] = ..., stage: _Optional[_Union[Stage, str]] = ..., generation: _Optional[int] = ..., candidates_evaluated: _Optional[int] = ..., outcomes: _Optional[_Mapping[str, int]] = ..., best_speedup_vs_eager: _Optional[float] = ..., best_speedup_vs_compile: _Optional[float] = ..., llm_cost_usd: _Optional[float] = ..., state: _Optional[_Union[RunState, str]] = ..., message: _Optional[str] = ..., best_candidate_ms: _Optional[float] = ...) -> None: ...
 
 class WatchRunRequest(_message.Message):
     __slots__ = ("run_id",)

@@ -11,20 +11,22 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class EvaluateOptions(_message.Message):
-    __slots__ = ("correctness_trials", "timing_trials", "verify_only", "profile", "skip_compile_baseline", "timeout_s")
+    __slots__ = ("correctness_trials", "timing_trials", "verify_only", "profile", "skip_compile_baseline", "timeout_s", "skip_baselines")
     CORRECTNESS_TRIALS_FIELD_NUMBER: _ClassVar[int]
     TIMING_TRIALS_FIELD_NUMBER: _ClassVar[int]
     VERIFY_ONLY_FIELD_NUMBER: _ClassVar[int]
     PROFILE_FIELD_NUMBER: _ClassVar[int]
     SKIP_COMPILE_BASELINE_FIELD_NUMBER: _ClassVar[int]
     TIMEOUT_S_FIELD_NUMBER: _ClassVar[int]
+    SKIP_BASELINES_FIELD_NUMBER: _ClassVar[int]
     correctness_trials: int
     timing_trials: int
     verify_only: bool
     profile: bool
     skip_compile_baseline: bool
     timeout_s: float
-    def __init__(self, correctness_trials: _Optional[int] = ..., timing_trials: _Optional[int] = ..., verify_only: _Optional[bool] = ..., profile: _Optional[bool] = ..., skip_compile_baseline: _Optional[bool] = ..., timeout_s: _Optional[float] = ...) -> None: ...
+    skip_baselines: bool
+    def __init__(self, correctness_trials: _Optional[int] = ..., timing_trials: _Optional[int] = ..., verify_only: _Optional[bool] = ..., profile: _Optional[bool] = ..., skip_compile_baseline: _Optional[bool] = ..., timeout_s: _Optional[float] = ..., skip_baselines: _Optional[bool] = ...) -> None: ...
 
 class EvaluateRequest(_message.Message):
     __slots__ = ("task", "candidate", "options")
