@@ -67,6 +67,15 @@ def test_translate_prompt_includes_previous_verdict_feedback():
     assert "dram 91%" in p.user and "correctness.trial-2" in p.user and "class ModelNew" in p.user
 
 
+def test_failed_baseline_check_is_not_fed_back_to_the_model():
+    from kernelwright.translator.proposers.prompts import verdict_feedback
+
+    v = _verdict_wrong()
+    v.checks.add(name="baseline.torch_compile", passed=False, message="torch.compile of the reference failed")
+    text = verdict_feedback(v)
+    assert "correctness.trial-2" in text and "baseline.torch_compile" not in text
+
+
 def test_repair_prompt_has_compile_log_trimmed():
     prev = kernel_pb2.KernelCandidate(format=KB, kernelbench_source=MODEL_NEW)
     v = _verdict_compile_error()

@@ -87,7 +87,9 @@ def verdict_feedback(verdict: verdict_pb2.Verdict, *, include_log: bool = True) 
     """The parts of a verdict a model can act on, as readable lines."""
     outcome = verdict_pb2.VerdictOutcome.Name(verdict.outcome).removeprefix("VERDICT_OUTCOME_")
     lines = [f"Outcome: {outcome}" + (f" — {verdict.message}" if verdict.message else "")]
-    failed = [c for c in verdict.checks if not c.passed]
+    # A failed baseline (torch.compile of the reference) is the evaluator's, not something the
+    # candidate's author can fix: it would only mislead the model.
+    failed = [c for c in verdict.checks if not c.passed and not c.name.startswith("baseline.")]
     for c in failed[:8]:
         lines.append(f"- failed check {c.name}: {c.message}".rstrip(": "))
     if verdict.HasField("worst_mismatch") and verdict.worst_mismatch.numel:
