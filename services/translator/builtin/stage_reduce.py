@@ -393,6 +393,27 @@ def _emit_whole(prog: Program, st: Stage, s: LoweringSchedule, name: str, red: R
     return KernelSpec(name, kb.function(comment), grid, blk, args, comment, uses_block_reduce=block)
 
 
+def _split_prologue(prog: Program, name: str, red: Reduction, parts: int, size: str):
+    """What both split layouts share: the partials' scratch (``size`` is its element count, an
+    expression of ``M`` and ``P``), the kernel builder writing them, and M, K and the part length."""
+    m_expr = numel_expr(red.kept_shape, prog.graph.batch_expr)
+    n = size.format(M=m_expr, P=parts)
+    part, part2 = f"{name}_part", f"{name}_part2"
+    second = "float32" if red.kind == "var" else "int64" if red.arg else None
+    scratch = [(part, (n,), "float32")]
+    if second:
+        scratch.append((part2, (n,), second))
+    kb = _builder(prog, name)
+    kb.writes[part] = "float"
+    if second:
+        kb.writes[part2] = cexpr.CTYPES[second]
+    it = kb.index_type
+    kb.emit(f"const {it} M = {kb.numel(red.kept_shape)};")
+    kb.emit(f"const {it} K = {kb.numel(red.red_shape)};")
+    kb.emit(f"const {it} kw_chunk = (K + {parts - 1}) / {parts};")
+    return kb, scratch, part, part2, second, m_expr
+
+
 def _emit_split(prog: Program, st: Stage, s: LoweringSchedule, name: str, red: Reduction,
                 parts: int) -> list[KernelSpec]:
     """Kernel 1: block ``p`` reduces part ``p % parts`` (a contiguous range of the flat reduced
@@ -402,21 +423,8 @@ def _emit_split(prog: Program, st: Stage, s: LoweringSchedule, name: str, red: R
     stride over the parts in double, then a shuffle tree), var by Chan's parallel formula, and
     stores the stage's result. No atomics: the result does not depend on the order of blocks."""
     out, x = st.out, red.x
-    m_expr = numel_expr(red.kept_shape, prog.graph.batch_expr)
-    part, part2 = f"{name}_part", f"{name}_part2"
-    second = "float32" if red.kind == "var" else "int64" if red.arg else None
-    scratch = [(part, (f"{m_expr} * {parts}",), "float32")]
-    if second:
-        scratch.append((part2, (f"{m_expr} * {parts}",), second))
-
-    kb = _builder(prog, name)
-    kb.writes[part] = "float"
-    if second:
-        kb.writes[part2] = cexpr.CTYPES[second]
+    kb, scratch, part, part2, second, m_expr = _split_prologue(prog, name, red, parts, "{M} * {P}")
     it = kb.index_type
-    kb.emit(f"const {it} M = {kb.numel(red.kept_shape)};")
-    kb.emit(f"const {it} K = {kb.numel(red.red_shape)};")
-    kb.emit(f"const {it} kw_chunk = (K + {parts - 1}) / {parts};")
     _shared(kb, red)
     kb.open(f"for ({it} kw_p = blockIdx.x; kw_p < M * {parts}; kw_p += gridDim.x)")
     kb.emit(f"const {it} o = kw_p / {parts};")
@@ -525,21 +533,8 @@ def _emit_column_split(prog: Program, st: Stage, s: LoweringSchedule, name: str,
     ``parts`` partials in order ``j = 0, 1, ...`` (adjacent threads read adjacent slots) and
     stores the stage's result. No atomics: the result does not depend on the order of blocks."""
     out, x = st.out, red.x
-    m_expr = numel_expr(red.kept_shape, prog.graph.batch_expr)
-    part, part2 = f"{name}_part", f"{name}_part2"
-    second = "float32" if red.kind == "var" else "int64" if red.arg else None
-    scratch = [(part, (f"{parts} * {m_expr}",), "float32")]
-    if second:
-        scratch.append((part2, (f"{parts} * {m_expr}",), second))
-
-    kb = _builder(prog, name)
-    kb.writes[part] = "float"
-    if second:
-        kb.writes[part2] = cexpr.CTYPES[second]
+    kb, scratch, part, part2, second, m_expr = _split_prologue(prog, name, red, parts, "{P} * {M}")
     it = kb.index_type
-    kb.emit(f"const {it} M = {kb.numel(red.kept_shape)};")
-    kb.emit(f"const {it} K = {kb.numel(red.red_shape)};")
-    kb.emit(f"const {it} kw_chunk = (K + {parts - 1}) / {parts};")
     kb.emit(f"const {it} nthreads = ({it})gridDim.x * blockDim.x;")
     kb.open(f"for ({it} kw_t = ({it})blockIdx.x * blockDim.x + threadIdx.x; kw_t < M * {parts}; kw_t += nthreads)")
     kb.emit(f"const {it} kw_j = kw_t / M;")
