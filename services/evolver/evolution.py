@@ -89,6 +89,14 @@ class RunExecutor:
         except (RunFailed, EvaluatorRefused, ServiceError) as exc:
             self._finish(run_id, pb.RUN_STATE_FAILED, str(exc))
 
+    def _first_failure(self, run_id: str) -> str:
+        """The first evaluated candidate's verdict message, so a failed run says why, not only how often."""
+        for c in self.store.candidates(run_id):
+            if c.verdict is not None and c.verdict.message:
+                msg = " ".join(c.verdict.message.split())
+                return f"; first ({c.candidate.id[:12]}): {msg[:300]}"
+        return ""
+
     @property
     def _search_skips_baselines(self) -> bool:
         # Verify-only evaluations time nothing, so there is nothing to skip (and nothing to re-evaluate).
@@ -112,7 +120,7 @@ class RunExecutor:
             problems = f"; {ctx.proposer_problems} proposer problems" if ctx.proposer_problems else ""
             self._finish(ctx.run_id, pb.RUN_STATE_FAILED,
                          f"no verified candidate: {sum(counts.values())} evaluated ({detail or 'none'}){problems}; "
-                         f"stopped: {stop}")
+                         f"stopped: {stop}{self._first_failure(ctx.run_id)}")
             return
         winners = await self._final_elites(ctx)
         self._stage(ctx, pb.STAGE_ARCHIVE)

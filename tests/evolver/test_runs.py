@@ -89,6 +89,8 @@ async def test_all_candidates_failing_ends_failed_with_no_winner(mesh):
     last = (await watch_to_end(stub, run_id))[-1]
     assert last.state == pb.RUN_STATE_FAILED and "no verified candidate" in last.message
     assert last.outcomes["VERDICT_OUTCOME_RUNTIME_ERROR"] == 6
+    # the first failing verdict's own message travels with the run, so a failed task says why
+    assert "; first (" in last.message and last.message.split("; first (", 1)[1].split("): ", 1)[1].strip()
     run = (await stub.GetRun(pb.GetRunRequest(run_id=run_id))).run
     assert not run.best.id
 
