@@ -134,10 +134,14 @@ def _make_fx(model: Any, params: dict[str, Any], inputs: list[Any]) -> Any:
     from torch.func import functional_call, functionalize
     from torch.fx.experimental.proxy_tensor import make_fx
 
+    from kernelwright.translator.builtin.forward_constants import ForwardConstants
+
     def forward(p: dict[str, Any], *xs: Any) -> Any:
         return functional_call(model, p, xs)
 
-    return make_fx(functionalize(forward), decomposition_table=_decomposition_table())(params, *inputs)
+    # ForwardConstants: torch.tensor(v, device=x.device) in forward keeps its value (else lost on meta).
+    with ForwardConstants():
+        return make_fx(functionalize(forward), decomposition_table=_decomposition_table())(params, *inputs)
 
 
 def _op_name(target: Any) -> str:
@@ -211,11 +215,7 @@ def trace_task(task_source: str) -> Graph:
                 outputs.append(env[o])
             continue
         if n0.op == "get_attr":
-            t = getattr(gm0, n0.target)
-            if not isinstance(t, torch.Tensor) or t.is_meta or t.numel() != 1 or str(t.dtype) not in _DTYPES:
-                raise LoweringError(f"tensor constant {n0.target!r} built in forward (only real scalars are supported)")
-            g = GNode(n0.name, "const.scalar", (t.item(),), {}, tuple(Dim(int(d)) for d in t.shape),
-                      _DTYPES[str(t.dtype)])
+            g = _tensor_constant(n0.name, n0.target, getattr(gm0, n0.target))
             env[n0] = g
             all_nodes.append(g)
             continue
@@ -236,11 +236,74 @@ def trace_task(task_source: str) -> Graph:
         else:
             g = GNode(n0.name, _op_name(n0.target), conv(tuple(n0.args), tuple(n1.args)),
                       {k: conv(v, n1.kwargs.get(k)) for k, v in n0.kwargs.items()}, shape, dtype)
+            g = _one_element_fill_as_scalar(g)
+            const = _constant_passed_through(g)
+            if const is not None:
+                env[n0] = const  # the constant's lift/alias/device move: the literal itself
+                continue
         env[n0] = g
         all_nodes.append(g)
 
     # Only what the outputs need (drops running-stat updates, aliases, empty(), ...).
     return Graph(_live_linked(all_nodes, outputs), outputs, batch_expr, batch, len(inputs))
+
+
+def _tensor_constant(name: str, attr: str, t: Any) -> GNode:
+    """A tensor constant the trace recorded (built in ``forward``) as a ``const.scalar`` node.
+
+    ``forward_constants.ForwardConstants`` keeps data-built constants on the CPU, so their value
+    is real here; only one-element real constants are literals a kernel can use.
+    """
+    import torch
+
+    if not isinstance(t, torch.Tensor):
+        raise LoweringError(f"constant {attr!r} built in forward is a {type(t).__name__}, not a tensor")
+    where = f"tensor constant {attr!r} built in forward"
+    if t.is_meta:
+        raise LoweringError(f"{where}: its value was lost on the meta device (only constants built from "
+                            "Python data, e.g. torch.tensor(0.5, device=x.device), keep their value)")
+    if t.numel() != 1:
+        raise LoweringError(f"{where} has {t.numel()} elements (shape {list(t.shape)}): only one-element "
+                            "constants are supported")
+    if str(t.dtype) not in _DTYPES:
+        raise LoweringError(f"{where} has dtype {t.dtype} (supported: {', '.join(sorted(_DTYPES.values()))})")
+    return GNode(name, "const.scalar", (t.item(),), {}, tuple(Dim(int(d)) for d in t.shape), _DTYPES[str(t.dtype)])
+
+
+# Fills whose value is a literal argument (op -> its index), and fills of a fixed value.
+_FILL_VALUE_ARG = {"aten.full.default": 1, "aten.scalar_tensor.default": 0}
+_FILL_CONSTANT = {"aten.zeros.default": 0, "aten.ones.default": 1}
+
+
+def _one_element_fill_as_scalar(g: GNode) -> GNode:
+    """``torch.full/ones/zeros/scalar_tensor`` of one element -> a ``const.scalar`` like ``torch.tensor(v)``."""
+    if g.shape is None or not all(d.is_static and d.c == 1 for d in g.shape):
+        return g
+    if g.op in _FILL_CONSTANT:
+        value: Any = _FILL_CONSTANT[g.op]
+    elif g.op in _FILL_VALUE_ARG and len(g.args) > _FILL_VALUE_ARG[g.op]:
+        value = g.args[_FILL_VALUE_ARG[g.op]]
+    else:
+        return g
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return g  # a bool fill or a batch-dependent value (BatchScalar) stays a fill op
+    return GNode(g.name, "const.scalar", (value,), {}, g.shape, g.dtype)
+
+
+# Ops that hand a constant on unchanged when dtype and shape stay (torch.tensor(v, device=...) traces
+# as get_attr -> lift_fresh_copy -> alias -> _to_copy).
+_PASS_THROUGH = {"aten.lift_fresh_copy.default", "aten.alias.default", "aten._to_copy.default",
+                 "aten.clone.default", "aten.detach.default"}
+
+
+def _constant_passed_through(g: GNode) -> GNode | None:
+    """The ``const.scalar`` that ``g`` only copies/moves, else None."""
+    if g.op not in _PASS_THROUGH or not g.args or not isinstance(g.args[0], GNode):
+        return None
+    src = g.args[0]
+    if src.op != "const.scalar" or src.dtype != g.dtype or src.shape != g.shape:
+        return None
+    return src
 
 
 def _live_linked(all_nodes: list[GNode], outputs: list[GNode]) -> list[GNode]:
