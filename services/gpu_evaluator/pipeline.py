@@ -260,21 +260,34 @@ def _timing(ctx: WorkerContext, task: TaskState, runner: CandidateRunner, verdic
     verdict.timings.roofline_bound_ms = roofline.bound_ms(ctx.hardware.gpu_name, nbytes, task.flops)
 
 
+def static_findings(task: TaskState, task_source: str, candidate: kernel_pb2.KernelCandidate,
+                    prepared_static: dict[str, Any] | None = None) -> list[Any]:
+    """The static checks' findings, with plan names checked against the task's inputs and parameters.
+
+    ``prepared_static``: findings the pool computed ahead (prepare.py); used only when they were
+    computed with these same names, so the result is the same either way."""
+    from kernelwright.gpu_evaluator.prepare import reuse_prepared_findings
+    from kernelwright.gpu_evaluator.static_checks import static_verdict_checks
+
+    input_names = [f"in{i}" for i in range(task.n_inputs)]
+    params = [n.replace(".", "_") for n, _ in [*task.model.named_parameters(), *task.model.named_buffers()]]
+    reused = reuse_prepared_findings(prepared_static, candidate, input_names, params)
+    if reused is not None:
+        return reused
+    return static_verdict_checks(candidate, task_source=task_source, input_names=input_names, param_names=params)
+
+
 def evaluate(ctx: WorkerContext, task_source: str, candidate: kernel_pb2.KernelCandidate,
-             opts: EvalOptions) -> V.Verdict:
+             opts: EvalOptions, prepared_static: dict[str, Any] | None = None) -> V.Verdict:
     verdict = V.Verdict(candidate_id=candidate.id)
     verdict.hardware.CopyFrom(ctx.hardware)
     phases = verdict.phase_seconds
     t = time.perf_counter()
 
-    from kernelwright.gpu_evaluator.static_checks import static_verdict_checks
-
     # The task is loaded first (cached per task) so plan names can be checked against its inputs
     # and parameters; the checks themselves never run candidate code.
     task = ctx.task(task_source)
-    params = [n.replace(".", "_") for n, _ in [*task.model.named_parameters(), *task.model.named_buffers()]]
-    findings = static_verdict_checks(candidate, task_source=task_source,
-                                     input_names=[f"in{i}" for i in range(task.n_inputs)], param_names=params)
+    findings = static_findings(task, task_source, candidate, prepared_static)
     for f in findings:
         _check(verdict, f.check, f.passed, f.message)
     phases["static"] = time.perf_counter() - t

@@ -4,11 +4,14 @@ A candidate that hangs past its limit gets its worker killed (TIMED_OUT); a work
 (segfault, abort, fatal CUDA error) yields CRASHED or the worker's own RUNTIME_ERROR verdict; in
 every case a fresh worker is started at once so the next candidate gets a clean GPU context.
 Verdicts are cached by (task, candidate, options) so an identical request is answered at once.
+While the workers are busy, the first few queued candidates are prepared (static checks and the
+build into the workers' build cache, prepare.py) so the CPU-only phases overlap GPU work.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import multiprocessing
 import os
@@ -22,6 +25,7 @@ from kernelwright.common.v1 import hardware_pb2, kernel_pb2, verdict_pb2
 from kernelwright.core.errors import FailedPrecondition, ResourceExhausted
 from kernelwright.core.logger import get_logger
 from kernelwright.gpu_evaluator.gpus import GpuInfo, worker_env
+from kernelwright.gpu_evaluator.prepare import PREPARED_STATIC_KEY, Preparation, Preparer, prepare_candidate
 
 log = get_logger("kernelwright.gpu_evaluator.pool")
 V = verdict_pb2
@@ -44,6 +48,8 @@ class Job:
     options: dict[str, Any]
     timeout_s: float
     future: asyncio.Future = field(repr=False, default=None)  # type: ignore[assignment]
+    # The background preparation (prepare.Preparer), a concurrent.futures.Future once started.
+    preparation: Any = field(repr=False, default=None)
 
 
 class WorkerSlot:
@@ -113,7 +119,7 @@ class WorkerSlot:
 class WorkerPool:
     def __init__(self, gpus: list[GpuInfo], *, pool_name: str, options: dict[str, Any], queue_capacity: int,
                  startup_timeout_s: float, gpu_product: str = "", cache_size: int = 4096,
-                 worker_target: Any = None) -> None:
+                 worker_target: Any = None, prepare_ahead: int | None = None) -> None:
         self.pool_name = pool_name
         self.slots = [WorkerSlot(i, g, pool_name, options, gpu_product, worker_target) for i, g in enumerate(gpus)]
         self.queue: asyncio.Queue[Job] = asyncio.Queue(maxsize=queue_capacity)
@@ -123,6 +129,11 @@ class WorkerPool:
         self._cache: OrderedDict[str, bytes] = OrderedDict()
         self._cache_size = cache_size
         self._mean_job_s = 5.0
+        self._options = options
+        # Queued jobs in queue order (the asyncio.Queue does not expose its contents).
+        self._waiting: list[Job] = []
+        self._preparer = Preparer(_prepare_ahead_setting() if prepare_ahead is None else prepare_ahead,
+                                  on_done=self._prepare_next)
 
     @property
     def cpu_only(self) -> bool:
@@ -141,6 +152,7 @@ class WorkerPool:
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
+        self._preparer.shutdown()
         for slot in self.slots:
             if slot.conn is not None:
                 try:
@@ -175,6 +187,8 @@ class WorkerPool:
                                     retry_after_ms=wait_ms)
         job.future = asyncio.get_running_loop().create_future()
         self.queue.put_nowait(job)
+        self._waiting.append(job)
+        self._prepare_next()
         verdict = await job.future
         # Infrastructure outcomes (timeouts, crashes) are not cached: a retry may well differ.
         if verdict.outcome not in (V.VERDICT_OUTCOME_TIMED_OUT, V.VERDICT_OUTCOME_CRASHED) and self._cache_size:
@@ -183,24 +197,53 @@ class WorkerPool:
                 self._cache.popitem(last=False)
         return verdict
 
+    def _prepare_next(self) -> None:
+        """Start preparing the first queued jobs (never waits; called on enqueue, dequeue and when a
+        preparation finishes)."""
+        self._preparer.fill(self._waiting, self._preparation_work)
+
+    def _preparation_work(self, job: Job) -> Any:
+        # The worker's own options merge, and the arch as far as the workers have told it.
+        capabilities = [slot.hardware.compute_capability for slot in self.slots]
+        return functools.partial(prepare_candidate, job.task_source, job.candidate,
+                                 {**self._options, **job.options}, capabilities)
+
+    def _dequeued(self, job: Job) -> Preparation | None:
+        """Forget a job taken off the queue; its preparation if it has finished (never waits)."""
+        try:
+            self._waiting.remove(job)
+        except ValueError:
+            pass
+        prepared = self._preparer.take(job)
+        self._prepare_next()
+        return prepared
+
     async def _serve(self, slot: WorkerSlot) -> None:
         while True:
             job = await self.queue.get()
+            prepared = self._dequeued(job)
             if job.future.cancelled():  # the client gave up while it waited
                 continue
             start = time.monotonic()
-            verdict = await self._run(slot, job)
+            verdict = await self._run(slot, job, prepared)
             self._mean_job_s = 0.8 * self._mean_job_s + 0.2 * (time.monotonic() - start)
             if not job.future.done():
                 job.future.set_result(verdict)
 
-    async def _run(self, slot: WorkerSlot, job: Job) -> V.Verdict:
+    async def _run(self, slot: WorkerSlot, job: Job, prepared: Preparation | None = None) -> V.Verdict:
+        verdict = await self._run_on_worker(slot, job, _worker_options(job, prepared))
+        if prepared is not None:
+            # Seconds spent preparing this job in the background, while the GPU ran earlier ones.
+            verdict.phase_seconds["prepare"] = prepared.seconds
+        return verdict
+
+    async def _run_on_worker(self, slot: WorkerSlot, job: Job, options: dict[str, Any]) -> V.Verdict:
         loop = asyncio.get_running_loop()
         if slot.process is None or not slot.process.is_alive():
             await self._restart(slot)
         slot.state = "busy"
         try:
-            slot.conn.send(("job", job.candidate.id, job.task_source, job.candidate.SerializeToString(), job.options))
+            slot.conn.send(("job", job.candidate.id, job.task_source, job.candidate.SerializeToString(), options))
             answered = await loop.run_in_executor(None, slot.conn.poll, job.timeout_s)
             if not answered:
                 slot.kill()
@@ -235,3 +278,18 @@ class WorkerPool:
         await asyncio.get_running_loop().run_in_executor(None, slot.wait_ready, self._startup_timeout_s)
         log.info("gpu worker restarted", worker=slot.index, seconds=round(slot.last_start_s, 2),
                  restarts=slot.restarts)
+
+
+def _worker_options(job: Job, prepared: Preparation | None) -> dict[str, Any]:
+    """The job's options as sent to the worker: with the prepared static findings when there are
+    any (a copy: job.options stays the verdict-cache key)."""
+    if prepared is None or prepared.static is None:
+        return job.options
+    return {**job.options, PREPARED_STATIC_KEY: prepared.static}
+
+
+def _prepare_ahead_setting() -> int:
+    """KW_GPU_EVALUATOR_PREPARE_AHEAD, for pools built without an explicit prepare_ahead."""
+    from kernelwright.gpu_evaluator.settings import GpuEvaluatorSettings
+
+    return GpuEvaluatorSettings().prepare_ahead

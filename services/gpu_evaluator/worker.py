@@ -4,6 +4,7 @@ Started by the pool with the spawn method and an environment that shows it exact
 Protocol over a multiprocessing Connection:
   worker -> pool: ("ready", hardware_bytes, info) once, then ("result", job_id, verdict_bytes, fatal)
   pool -> worker: ("job", job_id, task_source, candidate_bytes, options_dict) or ("stop",)
+    (options_dict may carry prepare.PREPARED_STATIC_KEY: static findings the pool prepared ahead)
 After a fatal CUDA error (illegal address, launch failure) or a tampered process the worker
 answers and exits, so the next candidate gets a fresh process and a clean GPU context.
 """
@@ -96,12 +97,19 @@ def worker_main(conn: Any, pool: str, options: dict[str, Any], gpu_product: str 
                 env: dict[str, str] | None = None) -> None:
     os.environ.update(env or {})
     network = _isolate_network()
+    serve_jobs(conn, make_context(pool, gpu_product), options, network)
+
+
+def serve_jobs(conn: Any, ctx: Any, options: dict[str, Any], network: str = "") -> None:
+    """Announce readiness, then evaluate jobs one at a time until "stop" or the pool goes away.
+
+    Split from worker_main so CPU tests can serve jobs with a CPU WorkerContext."""
     import torch
 
     from kernelwright.common.v1 import kernel_pb2, verdict_pb2
     from kernelwright.gpu_evaluator.pipeline import EvalOptions, evaluate, is_fatal
+    from kernelwright.gpu_evaluator.prepare import PREPARED_STATIC_KEY
 
-    ctx = make_context(pool, gpu_product)
     hardware = ctx.hardware
     baseline = integrity_baseline()
     conn.send(("ready", hardware.SerializeToString(), {"network": network, "pid": os.getpid()}))
@@ -115,13 +123,15 @@ def worker_main(conn: Any, pool: str, options: dict[str, Any], gpu_product: str 
             return
         _, job_id, task_source, candidate_bytes, job_options = message
         candidate = kernel_pb2.KernelCandidate.FromString(candidate_bytes)
+        # Static findings the pool prepared while this worker was busy (prepare.py); not an option.
+        prepared_static = job_options.pop(PREPARED_STATIC_KEY, None)
         opts = EvalOptions(**{**options, **job_options})
         scratch = tempfile.mkdtemp(prefix="kw-candidate-")
         fatal = False
         start = time.perf_counter()
         try:
             os.chdir(scratch)
-            verdict = evaluate(ctx, task_source, candidate, opts)
+            verdict = evaluate(ctx, task_source, candidate, opts, prepared_static=prepared_static)
         except torch.cuda.OutOfMemoryError as exc:
             verdict = verdict_pb2.Verdict(candidate_id=candidate.id, outcome=verdict_pb2.VERDICT_OUTCOME_OUT_OF_MEMORY,
                                           message=f"out of GPU memory: {str(exc).splitlines()[0]}")
