@@ -13,7 +13,7 @@ next few queued candidates here:
 
 Preparation runs in a small thread pool inside the service process. Measured on the CPU box
 (session notes in docs/evaluator.md): static checks take 1-15 ms of Python and a cold NVRTC build
-80-190 ms, during which NVRTC releases the GIL (the event loop's longest wait during a 182 ms build
+50-190 ms, during which NVRTC releases the GIL (the event loop's longest wait during a 182 ms build
 was 3.6 ms); the Check RPC already runs the same code the same way (``asyncio.to_thread``). A
 process pool would add a second torch-sized process, pickling and restart handling for no gain.
 
