@@ -75,8 +75,8 @@ def test_split_stage_has_two_kernels_and_the_scratch_in_the_plan() -> None:
     assert "atomic" not in src
     allocs = {a.name: (a.dtype, [d.expr for d in a.shape]) for a in cand.plan.allocations}
     parts = {n: v for n, v in allocs.items() if "_part" in n}
-    # amax and amin: one value per part; var: the part's sum and its squared deviations.
-    assert sorted(v[0] for v in parts.values()) == ["float32"] * 4
+    # amax and amin: one value per part; var: the part's sum and its squared deviations (double).
+    assert sorted(v[0] for v in parts.values()) == ["float32"] * 2 + ["float64"] * 2
     assert all(v[1] == ["3 * 8"] for v in parts.values())
     launches = [s.launch for s in cand.plan.steps if s.WhichOneof("step") == "launch"]
     assert [ln.grid[0].expr for ln in launches[:2]] == ["max(1, min(3 * 8, 1048576))", "max(1, min(3, 65535))"]
@@ -117,7 +117,7 @@ def test_auto_splits_only_few_outputs_over_a_large_extent() -> None:
     assert prog
     cand = build_candidate(prog, auto)
     kernels = _kernels(cand)
-    assert sum(k.endswith("_combine") for k in kernels) == 2  # the mean and the variance
+    assert sum(k.endswith("_combine") for k in kernels) == 1  # the mean and the variance: one sibling pair
     parts = [a for a in cand.plan.allocations if "_part" in a.name]
     assert parts and all([d.expr for d in a.shape] == ["32 * 16"] for a in parts)
     # A reduction with many outputs keeps one kernel.

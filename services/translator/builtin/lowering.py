@@ -34,6 +34,9 @@ class Stage:
     node: GNode  # the node this stage materializes
     out: Buffer  # where it goes
     is_output: bool = False
+    # Reduce stages only: reductions of the same input and dims that this stage's kernel computes
+    # too (their buffers are written by it; they have no kernel of their own).
+    siblings: list[Stage] = field(default_factory=list)
 
 
 @dataclass
@@ -180,6 +183,27 @@ def lower_graph(graph: Graph) -> Program:
     return prog
 
 
+def _fuse_sibling_reductions(stages: list[Stage]) -> list[Stage]:
+    """Sibling reductions (sum / mean / var of the same input expression over the same dims, e.g.
+    a norm's mean and variance) become one stage: the first of them, listing the others in
+    ``siblings``. Its kernel reads the input once and writes every sibling's buffer. The first
+    one's place is early enough: every reader of a sibling comes after that sibling."""
+    # stage_reduce imports this module: the key is looked up when the pass runs.
+    from kernelwright.translator.builtin.stage_reduce import sibling_key
+
+    first: dict[tuple[int, tuple[int, ...]], Stage] = {}
+    kept = []
+    for st in stages:
+        key = sibling_key(st.node) if st.kind == "reduce" else None
+        if key is not None and key in first:
+            first[key].siblings.append(st)
+            continue
+        if key is not None:
+            first[key] = st
+        kept.append(st)
+    return kept
+
+
 def _partition(graph: Graph) -> Program:
     problems = []
     kinds: dict[int, str] = {}
@@ -243,6 +267,7 @@ def _partition(graph: Graph) -> Program:
         ob = Buffer(f"out{j}", o.shape, o.dtype)
         stages.append(Stage("pointwise", o, ob, is_output=True))
         outputs.append(ob)
+    stages = _fuse_sibling_reductions(stages)
     # Stages that read an output buffer before... cannot happen: outputs are written when made.
     max_numel = max((static_numel(n.shape, graph.batch + 1) for n in graph.nodes if n.shape is not None), default=1)
     index_type = "int" if max_numel * 4 < 2**31 else "long long"
