@@ -338,7 +338,8 @@ class RunExecutor:
         return stones, direct
 
     async def _translate_remote(self, ctx: _Context) -> list[tuple[kernel_pb2.KernelCandidate, str]]:
-        """Stage 2 through the translator service; its attempts are recorded (already evaluated)."""
+        """Stage 2 through the translator service; its attempts are recorded (already evaluated), except
+        verified-but-untimed ones, which are returned to be evaluated (timed) with the other seeds."""
         from kernelwright.translator.v1 import translator_pb2, translator_pb2_grpc
 
         stub = translator_pb2_grpc.TranslatorServiceStub(self.channels.get(self.settings.translator_addr))
@@ -352,11 +353,21 @@ class RunExecutor:
         except (aio.AioRpcError, StageUnavailable) as exc:
             log.warning("translator failed; seeding in-process", run=ctx.run_id, reason=str(exc)[:200])
             return []
+        retime: list[tuple[kernel_pb2.KernelCandidate, str]] = []
         for attempt in reply.attempts:
+            if self._needs_timing(attempt.verdict):
+                # The translator only verifies (by default): an untimed verdict ranks below every timed
+                # one, so its candidate - often the best first guess - could never win. Evaluate it here.
+                retime.append((attempt.candidate, "translate"))
+                continue
             added = self._admit(ctx, 0, [(attempt.candidate, "translate")])
             if added:
                 self._record(ctx, added[0], attempt.verdict)
-        return []
+        return retime
+
+    def _needs_timing(self, verdict: verdict_pb2.Verdict) -> bool:
+        return (verdict.outcome == verdict_pb2.VERDICT_OUTCOME_VERIFIED_UNTIMED
+                and not self.settings.evaluator_verify_only)
 
     # -- stage 3 ----------------------------------------------------------------------------------
     async def _evolve(self, ctx: _Context) -> str:

@@ -68,7 +68,10 @@ def simulated_worker_main(conn: Any, pool: str, options: dict[str, Any], gpu_pro
         fatal = "FATAL" in source
         verdict = verdict_pb2.Verdict(
             candidate_id=job_id,
-            outcome=verdict_pb2.VERDICT_OUTCOME_RUNTIME_ERROR if fatal else verdict_pb2.VERDICT_OUTCOME_ACCEPTED,
+            outcome=(verdict_pb2.VERDICT_OUTCOME_RUNTIME_ERROR if fatal
+                     # as the real pipeline: verified, nothing timed
+                     else verdict_pb2.VERDICT_OUTCOME_VERIFIED_UNTIMED if job_options.get("verify_only")
+                     else verdict_pb2.VERDICT_OUTCOME_ACCEPTED),
             message=f"gpu={gpu} pid={os.getpid()} verify_only={job_options.get('verify_only')} "
                     f"baselines={job_options.get('baselines', True)}")
         verdict.hardware.CopyFrom(hardware)

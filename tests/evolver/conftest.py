@@ -93,7 +93,7 @@ async def mesh(tmp_path):
         evolvers.remove(handle)
 
     yield {"boot": boot_evolver, "kill": kill_evolver, "archive": f"127.0.0.1:{arch_port}",
-           "evaluator_pool": pool}
+           "evaluator_pool": pool, "evaluator": f"127.0.0.1:{ev_port}", "converter": f"127.0.0.1:{conv_port}"}
     for handle in list(evolvers):
         with contextlib.suppress(Exception):
             await kill_evolver(handle)

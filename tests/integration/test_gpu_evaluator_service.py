@@ -107,8 +107,8 @@ async def test_simulated_workers_over_grpc_with_back_pressure(tmp_path):
             done = [r for r in results if not isinstance(r, BaseException)]
             assert refused and all(r.code() == grpc.StatusCode.RESOURCE_EXHAUSTED for r in refused)
             assert dict(refused[0].trailing_metadata())["retry-after-ms"]
-            assert done and all(r.verdict.outcome == verdict_pb2.VERDICT_OUTCOME_ACCEPTED for r in done)
             # A -SHARED (time-sliced) GPU is never timed: the worker is told to verify only.
+            assert done and all(r.verdict.outcome == verdict_pb2.VERDICT_OUTCOME_VERIFIED_UNTIMED for r in done)
             assert "verify_only=True" in done[0].verdict.message
             caps = await stub.GetCapabilities(pb.GetCapabilitiesRequest())
             assert [w.hardware.gpu_name for w in caps.workers] == ["Simulated GPU 0"]

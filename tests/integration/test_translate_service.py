@@ -156,7 +156,7 @@ async def test_cli_translate_writes_what_evaluate_reads(mesh, tmp_path, capsys):
                                           "--out", str(out), "--json", str(tmp_path / "log" / "r.json")])  # log/ does not exist yet
     printed = capsys.readouterr().out
     assert code == 0, printed
-    assert "ACCEPTED" in printed and "builtin" in printed
+    assert "VERIFIED_UNTIMED" in printed and "builtin" in printed
     response = json.loads((tmp_path / "log" / "r.json").read_text())
     assert response["translated"] is True
     loaded = load_candidate(out / "17_chain.cu")   # finds 17_chain.plan.json beside it

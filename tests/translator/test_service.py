@@ -189,7 +189,7 @@ async def test_bad_then_good_returns_the_verified_one_with_the_log(translator, s
     stub = await translator()
     r = await stub.Translate(request("t-bad-good"))
     assert r.translated, r.message
-    assert outcomes(r) == ["RUNTIME_ERROR", "ACCEPTED"]
+    assert outcomes(r) == ["RUNTIME_ERROR", "VERIFIED_UNTIMED"]  # the translator verifies only
     assert r.candidate.id == r.attempts[1].candidate.id == r.verdict.candidate_id
     assert "FATAL" not in r.candidate.cuda_source
     assert r.verdict.outcome == V.VERDICT_OUTCOME_ACCEPTED
@@ -247,7 +247,7 @@ async def test_evaluator_refusing_a_candidate_is_an_attempt_not_an_error(transla
     p = script("t-noplan", [[candidate("np", steps=False)], [candidate("ok")]])
     stub = await translator()
     r = await stub.Translate(request("t-noplan"))
-    assert r.translated and outcomes(r) == ["REJECTED_STATIC", "ACCEPTED"]
+    assert r.translated and outcomes(r) == ["REJECTED_STATIC", "VERIFIED_UNTIMED"]
     assert "plan has no steps" in r.attempts[0].verdict.message
     assert p.requests[1].mode == "repair"
 

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -30,6 +31,11 @@ from kernelwright.translator.proposers.base import ProposalRequest, ProposalResu
 from kernelwright.translator.proposers.config import ProposerSettings
 
 __all__ = ["BuiltinProposer", "make_builtin_proposer", "register"]
+
+# Tracing (torch.fx, make_fx, the forward-constant patch) uses process-wide state: two threads tracing at
+# once corrupt each other's graphs (a batch size baked in, "CURRENT_PATCHER is None"). The evolver's runs
+# and the translator call this proposer from several threads, so one proposal runs at a time.
+_PROPOSE_LOCK = threading.Lock()
 
 _EW_VALUES = {"block_size": (32, 64, 128, 256, 512, 1024), "vector_width": (1, 4), "unroll": (1, 2, 4, 8)}
 
@@ -67,6 +73,10 @@ class BuiltinProposer:
         self.schedules = tuple(schedules)
 
     def propose_sync(self, request: ProposalRequest) -> ProposalResult:
+        with _PROPOSE_LOCK:
+            return self._propose_locked(request)
+
+    def _propose_locked(self, request: ProposalRequest) -> ProposalResult:
         result = ProposalResult()
         if request.format not in (kernel_pb2.CANDIDATE_FORMAT_FAST, kernel_pb2.CANDIDATE_FORMAT_UNSPECIFIED):
             result.problems.append("builtin proposer only produces the fast format (CANDIDATE_FORMAT_FAST)")
