@@ -192,7 +192,7 @@ async def test_bad_then_good_returns_the_verified_one_with_the_log(translator, s
     assert outcomes(r) == ["RUNTIME_ERROR", "VERIFIED_UNTIMED"]  # the translator verifies only
     assert r.candidate.id == r.attempts[1].candidate.id == r.verdict.candidate_id
     assert "FATAL" not in r.candidate.cuda_source
-    assert r.verdict.outcome == V.VERDICT_OUTCOME_ACCEPTED
+    assert r.verdict.outcome == V.VERDICT_OUTCOME_VERIFIED_UNTIMED
     assert all(a.proposer == "t-bad-good" and a.candidate.proposer == "t-bad-good" for a in r.attempts)
     # The second call saw the first verdict as feedback; a runtime error is not a repair case.
     assert [len(q.history) for q in p.requests] == [0, 1]
