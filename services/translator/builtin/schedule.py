@@ -12,7 +12,10 @@ KNOB_VALUES: dict[str, tuple[int, ...]] = {
     "block_size": (64, 128, 256, 512, 1024),  # threads per block of pointwise / scan / pooling kernels
     "unroll": (1, 2, 4, 8),  # elements per thread per grid-stride step (independent work for ILP)
     "reduce_block": (64, 128, 256, 512, 1024),  # threads per output row in block reductions
-    "reduce_strategy": (0, 1, 2),  # 0 auto, 1 one block per output (warp shuffles), 2 one thread per output
+    # 0 auto, 1 one block per output (warp shuffles), 2 one thread per output, 3 one warp per output
+    # (blockDim/32 outputs per block, shuffles only). Auto: thread per output when the innermost dim
+    # is kept, else warp per output up to stage_reduce.WARP_MAX_EXTENT elements per output, else block.
+    "reduce_strategy": (0, 1, 2, 3),
     "use_library": (0, 1),  # 1: GEMM/conv through a LibraryCall (cuBLAS/cuDNN); 0: own kernels
     "gemm_schedule": tuple(range(8)),  # index into compute_kernels.GEMM_SCHEDULES
     "conv_schedule": tuple(range(8)),  # index into compute_kernels.CONV_SCHEDULES

@@ -2,11 +2,15 @@
 
 The output index ``o`` runs over the kept dims and ``r`` over the reduced dims (both row-major),
 so any dims can be reduced, adjacent or not; the input expression is fused (computed while it
-is read). Two strategies (schedule knob ``reduce_strategy``):
+is read). Strategies (schedule knob ``reduce_strategy``):
 
-* block per output (auto when the innermost input dim is reduced: coalesced reads): the block's
-  threads stride over ``r``, then a warp-shuffle tree and one shared-memory step combine the
-  partial values;
+* block per output (auto when the innermost input dim is reduced over more than
+  ``WARP_MAX_EXTENT`` elements: coalesced reads): the block's threads stride over ``r``, then a
+  warp-shuffle tree and one shared-memory step combine the partial values;
+* warp per output (auto when the innermost input dim is reduced over at most ``WARP_MAX_EXTENT``
+  elements, e.g. the 16-32 element groups of a GroupNorm after a Linear): each warp of the block
+  owns one output, its lanes stride over ``r`` and one xor-shuffle tree combines them — no shared
+  memory, no ``__syncthreads``, and ``blockDim / 32`` outputs per block instead of one;
 * thread per output (auto otherwise: adjacent threads read adjacent kept elements): a serial
   loop over ``r``;
 * split (few outputs over a large extent, knob ``reduce_splits``; overrides the strategy): a
@@ -198,6 +202,15 @@ def _norm(dims: list[int], x: GNode) -> list[int]:
     return sorted({d + r if d < 0 else d for d in dims})
 
 
+# Warp per output (auto): at most this many elements per output. A block of 256 threads on 32
+# elements leaves 7 of its 8 warps idle and still pays the shared-memory step and its barriers; a
+# warp per output keeps every lane busy up to 32 elements and, up to 256, gives each lane at most 8
+# elements (two float4 loads): few enough that one warp's serial loop does not become the latency
+# of the output, while 8 outputs per 256-thread block keep as many bytes in flight as the block
+# path. Above 256 a block's threads each still get at least one element, so the block path's
+# wider parallelism per output is worth its barrier.
+WARP_MAX_EXTENT = 256
+
 # Split reductions: a reduction with few outputs (fewer than ~2 per SM) over a large extent runs
 # as a grid of (output, part) blocks writing fp32 partials, then one warp per output combines them.
 ASSUMED_SMS = 132  # H100 SXM; the generator does not know the card
@@ -367,22 +380,31 @@ def emit_reduce(prog: Program, st: Stage, s: LoweringSchedule, name: str) -> lis
     red = group.red
     outputs = static_numel(red.kept_shape, prog.graph.batch)
     extent = static_numel(red.red_shape, prog.graph.batch)
-    if not _block_per_output(s, red):
+    if _strategy(s, red, extent) == "thread":
         parts = column_split_count(s, outputs, extent)
         if parts > 1:
             return _emit_column_split(prog, s, name, group, parts)
     parts = split_count(s, outputs, extent)
     if parts > 1:
         return _emit_split(prog, s, name, group, parts)
-    return [_emit_whole(prog, s, name, group)]
+    return [_emit_whole(prog, s, name, group, _strategy(s, red, extent))]
 
 
-def _block_per_output(s: LoweringSchedule, red: Reduction) -> bool:
-    """The strategy: knob ``reduce_strategy``, else a block per output when the innermost dim is reduced."""
+STRATEGIES = {1: "block", 2: "thread", 3: "warp"}  # reduce_strategy knob value -> strategy
+
+
+def _strategy(s: LoweringSchedule, red: Reduction, extent: int) -> str:
+    """"block", "warp" or "thread" per output: knob ``reduce_strategy``, else (0, auto) a thread
+    per output when the innermost dim is kept (adjacent threads read adjacent outputs), else a
+    warp per output up to ``WARP_MAX_EXTENT`` elements per output (``extent``, at the task's
+    batch) and a block per output above."""
+    if s.reduce_strategy:
+        return STRATEGIES[s.reduce_strategy]
     shape = red.x.shape
     assert shape is not None
-    inner_reduced = bool(shape) and (len(shape) - 1) in red.dims
-    return (s.reduce_strategy or (1 if inner_reduced else 2)) == 1
+    if not (shape and (len(shape) - 1) in red.dims):
+        return "thread"
+    return "warp" if extent <= WARP_MAX_EXTENT else "block"
 
 
 def _builder(prog: Program, name: str) -> KernelBuilder:
@@ -630,13 +652,14 @@ def _range_loop(kb: KernelBuilder, reader: _Reader, lo: str, hi: str, first: str
 
 # -- accumulating -------------------------------------------------------------------------------
 def _accumulate(kb: KernelBuilder, group: ReduceGroup, reader: _Reader, rng: tuple[str, str, str, str],
-                block: bool, count: str) -> None:
-    """Emit ``acc`` (``acci`` for arg kinds) over the range ``rng`` = (lo, hi, first, step),
-    block-combined when ``block``; with a var among the members ``acc`` is the plain sum and
+                across: str, count: str) -> None:
+    """Emit ``acc`` (``acci`` for arg kinds) over the range ``rng`` = (lo, hi, first, step), then
+    combined ``across`` the "block", the "warp" (every lane ends with the result) or "" (one
+    thread: nothing to combine); with a var among the members ``acc`` is the plain sum and
     ``acc2`` the squared deviations around the mean of the ``count`` elements read."""
     red = group.red
     if group.has_var:
-        _accumulate_moments(kb, reader, rng, block, count)
+        _accumulate_moments(kb, reader, rng, across, count)
         return
 
     def combine(v: str, r: str) -> None:
@@ -654,14 +677,22 @@ def _accumulate(kb: KernelBuilder, group: ReduceGroup, reader: _Reader, rng: tup
     if red.arg:
         kb.emit("long long acci = 0x7fffffffffffffffLL;")
     _range_loop(kb, reader, *rng, combine)
-    if block:
+    if across == "block":
         if red.arg:
             kb.emit(f"kw_block_arg<{red.is_max}>(acc, acci, kw_sm, kw_si);")
         else:
             kb.emit(f"acc = kw_block_reduce<{red.op_struct}>((float)acc, kw_sm);")
+    elif across == "warp":
+        # The same combine operators as the block tree (kw_arg_better: torch's first index on
+        # ties, NaN wins; KwMax/KwMin propagate NaN); sums and products stay in double.
+        if red.arg:
+            kb.emit(f"kw_warp_arg<{red.is_max}>(acc, acci);")
+        else:
+            op = {"prod": "KwProdD", "max": "KwMax", "min": "KwMin"}.get(red.kind, "KwSumD")
+            kb.emit(f"acc = kw_warp_reduce<{op}>(acc);")
 
 
-def _accumulate_moments(kb: KernelBuilder, reader: _Reader, rng: tuple[str, str, str, str], block: bool,
+def _accumulate_moments(kb: KernelBuilder, reader: _Reader, rng: tuple[str, str, str, str], across: str,
                         count: str) -> None:
     """One pass for sum, mean and var: sums of ``d = x - shift`` and ``d * d`` in double. The shift
     (the range's first element) is near the mean, so ``sum(d^2) - sum(d)^2 / n`` does not cancel
@@ -680,8 +711,11 @@ def _accumulate_moments(kb: KernelBuilder, reader: _Reader, rng: tuple[str, str,
         kb.emit(f"acc2 += {d} * {d};")
 
     _range_loop(kb, reader, *rng, add)
-    if block:
+    if across == "block":
         kb.emit("kw_block_sum2(acc, acc2, kw_smd);")
+    elif across == "warp":  # every lane shifted by the same element: the sums add up directly
+        kb.emit("acc = kw_warp_reduce<KwSumD>(acc);")
+        kb.emit("acc2 = kw_warp_reduce<KwSumD>(acc2);")
     kb.emit(f"acc2 = max(acc2 - acc * acc / (double){count}, 0.0);  // squared deviations around the mean")
     kb.emit(f"acc += (double){count} * (double)kw_shift;  // the plain sum")
 
@@ -703,7 +737,8 @@ def _comment(group: ReduceGroup, what: str, how: str, reader: _Reader, ops: str)
             f"fused input ops: {ops}")
 
 
-def _emit_whole(prog: Program, s: LoweringSchedule, name: str, group: ReduceGroup) -> KernelSpec:
+def _emit_whole(prog: Program, s: LoweringSchedule, name: str, group: ReduceGroup, strategy: str) -> KernelSpec:
+    """One kernel for the whole reduction: a block, a warp or a thread per output (``strategy``)."""
     red = group.red
     kb = _builder(prog, name)
     for _, out in group.members:
@@ -711,37 +746,43 @@ def _emit_whole(prog: Program, s: LoweringSchedule, name: str, group: ReduceGrou
     it = kb.index_type
     kb.emit(f"const {it} M = {kb.numel(red.kept_shape)};")
     kb.emit(f"const {it} K = {kb.numel(red.red_shape)};")
-    block = _block_per_output(s, red)
-    if block:
+    warps = s.reduce_block // 32  # outputs per block of the warp strategy
+    if strategy == "block":
         _shared(kb, group)
         kb.open(f"for ({it} o = blockIdx.x; o < M; o += gridDim.x)")
-        rng = ("0", "K", "threadIdx.x", "blockDim.x")
+        rng, leader, how = ("0", "K", "threadIdx.x", "blockDim.x"), "threadIdx.x == 0", "block per output, warp shuffles"
+    elif strategy == "warp":
+        # Warp-uniform loop: all 32 lanes of a warp take the same outputs, so every lane reaches
+        # each shuffle; warps of a block run independently (no barrier).
+        kb.emit(f"const {it} kw_warps = blockDim.x >> 5;  // outputs per block: one per warp")
+        kb.emit("const int kw_lane = threadIdx.x & 31;")
+        kb.open(f"for ({it} o = ({it})blockIdx.x * kw_warps + (threadIdx.x >> 5); o < M; o += ({it})gridDim.x * kw_warps)")
+        rng, leader = ("0", "K", "kw_lane", "32"), "kw_lane == 0"
+        how = f"warp per output, {warps} outputs per block, shuffles only"
     else:
         kb.emit(f"const {it} nthreads = ({it})gridDim.x * blockDim.x;")
         kb.open(f"for ({it} o = ({it})blockIdx.x * blockDim.x + threadIdx.x; o < M; o += nthreads)")
-        rng = ("0", "K", "0", "1")
+        rng, leader, how = ("0", "K", "0", "1"), "", "thread per output"
     reader = _Reader(kb, red, "o")
-    _accumulate(kb, group, reader, rng, block, "K")
+    _accumulate(kb, group, reader, rng, "" if strategy == "thread" else strategy, "K")
     stores = group.stores("o", "K")
-    if block:
-        kb.emit(f"if (threadIdx.x == 0) {{ {' '.join(stores)} }}" if len(stores) > 1
-                else f"if (threadIdx.x == 0) {stores[0]}")
-    else:
+    if not leader:
         for line in stores:
             kb.emit(line)
+    else:
+        kb.emit(f"if ({leader}) {{ {' '.join(stores)} }}" if len(stores) > 1 else f"if ({leader}) {stores[0]}")
     kb.close()
     ops = ", ".join(dict.fromkeys(kb.fused_ops)) or "none"
-    comment = _comment(group, f" -> {group.outs}",
-                       "block per output, warp shuffles" if block else "thread per output", reader, ops)
+    comment = _comment(group, f" -> {group.outs}", how, reader, ops)
     _, args = kb.signature()
     m_expr = numel_expr(red.kept_shape, prog.graph.batch_expr)
-    if block:
-        grid = (f"max(1, min({m_expr}, {1 << 20}))",)
-        blk = (str(s.reduce_block),)
+    if strategy == "block":
+        grid, blk = (f"max(1, min({m_expr}, {1 << 20}))",), (str(s.reduce_block),)
+    elif strategy == "warp":
+        grid, blk = (f"max(1, min(ceil_div({m_expr}, {warps}), {1 << 20}))",), (str(s.reduce_block),)
     else:
-        grid = (grid_expr(m_expr, s.block_size),)
-        blk = (str(s.block_size),)
-    return KernelSpec(name, kb.function(comment), grid, blk, args, comment, uses_block_reduce=block)
+        grid, blk = (grid_expr(m_expr, s.block_size),), (str(s.block_size),)
+    return KernelSpec(name, kb.function(comment), grid, blk, args, comment, uses_block_reduce=strategy != "thread")
 
 
 SCRATCH_CTYPES = {"float32": "float", "float64": "double", "int64": "long long"}
@@ -822,7 +863,7 @@ def _emit_split(prog: Program, s: LoweringSchedule, name: str, group: ReduceGrou
     kb.emit(f"const {it} kw_r1 = min(kw_r0 + kw_chunk, K);")
     kb.emit(f"const {it} kw_n = max(kw_r1 - kw_r0, ({it})1);  // an empty part (kw_r0 >= K) stores the identity")
     reader = _Reader(kb, red, "o")
-    _accumulate(kb, group, reader, ("kw_r0", "kw_r1", "threadIdx.x", "blockDim.x"), True, "kw_n")
+    _accumulate(kb, group, reader, ("kw_r0", "kw_r1", "threadIdx.x", "blockDim.x"), "block", "kw_n")
     kb.emit(f"if (threadIdx.x == 0) {{ {' '.join(_partial_stores(group, part, part2, 'kw_p'))} }}")
     kb.close()
     ops = ", ".join(dict.fromkeys(kb.fused_ops)) or "none"
@@ -923,7 +964,7 @@ def _emit_column_split(prog: Program, s: LoweringSchedule, name: str, group: Red
     kb.emit(f"const {it} kw_r1 = min(kw_r0 + kw_chunk, K);")
     kb.emit(f"const {it} kw_n = max(kw_r1 - kw_r0, ({it})1);  // an empty part (kw_r0 >= K) stores the identity")
     reader = _Reader(kb, red, "o")
-    _accumulate(kb, group, reader, ("kw_r0", "kw_r1", "0", "1"), False, "kw_n")
+    _accumulate(kb, group, reader, ("kw_r0", "kw_r1", "0", "1"), "", "kw_n")
     for line in _partial_stores(group, part, part2, "kw_t"):
         kb.emit(line)
     kb.close()
