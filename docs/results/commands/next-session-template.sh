@@ -11,7 +11,7 @@ T0=$(date +%s); date -u > $OUT/log.txt; nvidia-smi --query-gpu=name,driver_versi
 L2=.kb/dev/level2
 if [ ! -f evo-seed.jsonl ]; then
   mkdir -p /tmp/kbs/level1 /tmp/kbs/level2
-  for t in 83 93 84 85 88 92 97; do cp $L2/${t}_*.py /tmp/kbs/level2/; done
+  for t in 83 93 84 85 88 92 97 62 75; do cp $L2/${t}_*.py /tmp/kbs/level2/; done
   for t in 34 40; do cp .kb/dev/level1/${t}_*.py /tmp/kbs/level1/; done
   timeout 200 python3 /tmp/snap/scripts/builtin_coverage.py /tmp/kbs/level2 --evaluate --batch --jobs 8 --candidates 1 --timeout 90 --out $OUT/l2 >> $OUT/log.txt 2>&1; echo "l2 rc=$? at $(( $(date +%s) - T0 ))s" >> $OUT/log.txt
   timeout 80 python3 /tmp/snap/scripts/builtin_coverage.py /tmp/kbs/level1 --evaluate --batch --jobs 8 --candidates 1 --timeout 90 --out $OUT/l1 >> $OUT/log.txt 2>&1; echo "l1 rc=$? at $(( $(date +%s) - T0 ))s" >> $OUT/log.txt
