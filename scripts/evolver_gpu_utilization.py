@@ -76,7 +76,8 @@ async def _main(args: argparse.Namespace) -> dict:
     ev, ev_addr = await up(ev_s, evaluator_bindings(ev_s, pool))
     evo_s = EvolverSettings(state_path=str(tmp / "evolver.sqlite"), converter_addr=conv_addr, archive_addr=arch_addr,
                             evaluator_pools=f"local={ev_addr}", proposer_weights=args.proposers,
-                            offspring_per_generation=args.offspring, max_active_runs=max(args.runs, 1))
+                            offspring_per_generation=args.offspring, max_active_runs=max(args.runs, 1),
+                            generations_in_flight=args.generations_in_flight)
     evolver = build(evo_s)
     await evolver.start()
     evo, evo_addr = await up(evo_s, evolver.bindings)
@@ -106,7 +107,7 @@ async def _main(args: argparse.Namespace) -> dict:
         wall = time.monotonic() - start
     busy = [s for s in samples if s > args.busy_pct]
     result = {
-        "runs": args.runs, "task": args.task, "wall_s": round(wall, 1), "samples": len(samples),
+        "runs": args.runs, "task": args.task, "generations_in_flight": args.generations_in_flight, "wall_s": round(wall, 1), "samples": len(samples),
         "busy_fraction": round(len(busy) / len(samples), 3) if samples else 0.0,
         "mean_utilization_pct": round(sum(samples) / len(samples), 1) if samples else 0.0,
         "states": [pb.RunState.Name(r.state) for r in runs], "messages": [r.message for r in runs],
@@ -129,6 +130,8 @@ def main() -> int:
     p.add_argument("--generations", type=int, default=20)
     p.add_argument("--wall", type=float, default=600.0)
     p.add_argument("--offspring", type=int, default=8)
+    p.add_argument("--generations-in-flight", type=int, default=2,
+                   help="KW_EVOLVER_GENERATIONS_IN_FLIGHT for the runs; 1 is the old per-generation barrier")
     p.add_argument("--interval", type=float, default=0.2)
     p.add_argument("--busy-pct", type=float, default=0.0, help="a sample counts as busy above this utilization")
     args = p.parse_args()

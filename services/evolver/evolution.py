@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import math
 import random
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -371,26 +372,46 @@ class RunExecutor:
 
     # -- stage 3 ----------------------------------------------------------------------------------
     async def _evolve(self, ctx: _Context) -> str:
+        """Generations overlap: the next one is bred from the population as it stands and sent while up to
+        ``generations_in_flight - 1`` earlier ones are still being evaluated. With a barrier (1) a run's
+        slowest candidate held back its next generation and the evaluators ran dry between generations."""
+        depth = self.settings.generations_in_flight
+        inflight: deque[asyncio.Task[str]] = deque()
         stale = 0
-        while True:
-            why = ctx.tracker.exhausted()
-            if why:
-                return why
-            generation = ctx.tracker.spent.generations + 1
-            items = await self._propose(ctx, self._breed(ctx, generation))
-            added = self._admit(ctx, generation, items)
-            ctx.tracker.spent.generations = generation
-            self.store.update_run(ctx.run_id, spent=ctx.tracker.tick())
-            self.publish(ctx.run_id)
-            if not added:
-                stale += 1
-                if stale >= self.settings.stale_generations:
-                    return f"converged: no new candidate in {stale} generations"
-                continue
-            stale = 0
-            why = await self._evaluate(ctx, added)
-            if why:
-                return why
+        why = ""
+        try:
+            while not why:
+                why = ctx.tracker.exhausted()
+                if why:
+                    break
+                generation = ctx.tracker.spent.generations + 1
+                items = await self._propose(ctx, self._breed(ctx, generation))
+                added = self._admit(ctx, generation, items)
+                ctx.tracker.spent.generations = generation
+                self.store.update_run(ctx.run_id, spent=ctx.tracker.tick())
+                self.publish(ctx.run_id)
+                if not added:
+                    if inflight:
+                        # Nothing new from a population still waiting for verdicts: not convergence.
+                        why = await inflight.popleft()
+                        continue
+                    stale += 1
+                    if stale >= self.settings.stale_generations:
+                        why = f"converged: no new candidate in {stale} generations"
+                    continue
+                stale = 0
+                inflight.append(asyncio.create_task(self._evaluate(ctx, added)))
+                while len(inflight) >= depth and not why:
+                    why = await inflight.popleft()
+            # Candidates already sent are evaluated to the end (each is bounded by the wall budget).
+            while inflight:
+                reason = await inflight.popleft()
+                why = why or reason
+            return why
+        finally:
+            for task in inflight:
+                task.cancel()
+            await asyncio.gather(*inflight, return_exceptions=True)
 
     def _breed(self, ctx: _Context, generation: int) -> list[tuple[str, str, ProposalRequest]]:
         """Proposer calls for one generation: mutation, crossover, schedule search, or (no parent yet)

@@ -61,6 +61,10 @@ class EvolverSettings(DiscoverySettings):
                                  "to seed a run (the builtin one offers its whole schedule grid); the rest of "
                                  "the candidate budget goes to evolution.")
     offspring_per_generation: int = Field(8, ge=1, le=1000)
+    generations_in_flight: int = Field(2, ge=1, le=16, description="Generations of one run evaluated at once: "
+                                       "the next is bred from the verdicts in so far while earlier ones are still "
+                                       "being evaluated; 1: each generation waits for the previous one's last "
+                                       "verdict (a barrier that leaves evaluators idle).")
     crossover_rate: float = Field(0.25, ge=0, le=1)
     schedule_search_rate: float = Field(0.35, ge=0, le=1)
     stale_generations: int = Field(3, ge=1, description="Stop after this many generations with no new candidate.")
