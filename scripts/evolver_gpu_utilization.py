@@ -70,7 +70,8 @@ async def _main(args: argparse.Namespace) -> dict:
     arch_s = ArchiveSettings(memory=True)
     arch_servicer, arch_services = archive_bindings(arch_s)
     arch, arch_addr = await up(arch_s, arch_services)
-    ev_s = GpuEvaluatorSettings(pool="local", cache_dir=str(tmp / "ev"), queue_capacity=64)
+    ev_s = GpuEvaluatorSettings(pool="local", cache_dir=str(tmp / "ev"), queue_capacity=64,
+                                warm_compile=args.warm_compile == "on")
     pool = build_pool(ev_s)
     await pool.start()
     ev, ev_addr = await up(ev_s, evaluator_bindings(ev_s, pool))
@@ -112,6 +113,8 @@ async def _main(args: argparse.Namespace) -> dict:
         "mean_utilization_pct": round(sum(samples) / len(samples), 1) if samples else 0.0,
         "states": [pb.RunState.Name(r.state) for r in runs], "messages": [r.message for r in runs],
         "candidates": [r.spent.candidates for r in runs],
+        "warm_compile": args.warm_compile,
+        "warmer": vars(pool.warmer.stats) if pool.warmer is not None else None,
     }
     for server in (evo, ev, arch, conv):
         await server.stop(0)
@@ -132,6 +135,9 @@ def main() -> int:
     p.add_argument("--offspring", type=int, default=8)
     p.add_argument("--generations-in-flight", type=int, default=2,
                    help="KW_EVOLVER_GENERATIONS_IN_FLIGHT for the runs; 1 is the old per-generation barrier")
+    p.add_argument("--warm-compile", choices=("on", "off"), default="on",
+                   help="KW_GPU_EVALUATOR_WARM_COMPILE: compile each task's torch.compile baseline ahead; for an "
+                        "A/B give each run its own cold TORCHINDUCTOR_CACHE_DIR and TRITON_CACHE_DIR")
     p.add_argument("--interval", type=float, default=0.2)
     p.add_argument("--busy-pct", type=float, default=0.0, help="a sample counts as busy above this utilization")
     args = p.parse_args()

@@ -21,7 +21,8 @@ def build_pool(settings: GpuEvaluatorSettings, probe=None):
                                               cache_dir=settings.cache_dir))
     return WorkerPool(gpus, pool_name=settings.pool, options=defaults, queue_capacity=settings.queue_capacity,
                       startup_timeout_s=settings.startup_timeout_s, gpu_product=settings.gpu_product,
-                      cache_size=settings.verdict_cache_size, prepare_ahead=settings.prepare_ahead)
+                      cache_size=settings.verdict_cache_size, prepare_ahead=settings.prepare_ahead,
+                      warm_compile=settings.warm_compile)
 
 
 def bindings(settings: GpuEvaluatorSettings, pool) -> list[ServiceBinding]:

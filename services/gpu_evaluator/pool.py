@@ -5,7 +5,9 @@ A candidate that hangs past its limit gets its worker killed (TIMED_OUT); a work
 every case a fresh worker is started at once so the next candidate gets a clean GPU context.
 Verdicts are cached by (task, candidate, options) so an identical request is answered at once.
 While the workers are busy, the first few queued candidates are prepared (static checks and the
-build into the workers' build cache, prepare.py) so the CPU-only phases overlap GPU work.
+build into the workers' build cache, prepare.py) so the CPU-only phases overlap GPU work, and
+each new task's torch.compile baseline is compiled ahead by a side process that launches nothing
+(compile_warmer.py), so the worker's own compile is a cache hit.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 from kernelwright.common.v1 import hardware_pb2, kernel_pb2, verdict_pb2
 from kernelwright.core.errors import FailedPrecondition, ResourceExhausted
 from kernelwright.core.logger import get_logger
+from kernelwright.gpu_evaluator.compile_warmer import CompileWarmer
 from kernelwright.gpu_evaluator.gpus import GpuInfo, worker_env
 from kernelwright.gpu_evaluator.prepare import PREPARED_STATIC_KEY, Preparation, Preparer, prepare_candidate
 
@@ -119,7 +122,8 @@ class WorkerSlot:
 class WorkerPool:
     def __init__(self, gpus: list[GpuInfo], *, pool_name: str, options: dict[str, Any], queue_capacity: int,
                  startup_timeout_s: float, gpu_product: str = "", cache_size: int = 4096,
-                 worker_target: Any = None, prepare_ahead: int | None = None) -> None:
+                 worker_target: Any = None, prepare_ahead: int | None = None, warm_compile: bool = False,
+                 warmer_target: Any = None) -> None:
         self.pool_name = pool_name
         self.slots = [WorkerSlot(i, g, pool_name, options, gpu_product, worker_target) for i, g in enumerate(gpus)]
         self.queue: asyncio.Queue[Job] = asyncio.Queue(maxsize=queue_capacity)
@@ -134,6 +138,9 @@ class WorkerPool:
         self._waiting: list[Job] = []
         self._preparer = Preparer(_prepare_ahead_setting() if prepare_ahead is None else prepare_ahead,
                                   on_done=self._prepare_next)
+        # One warmer per pool: Inductor's caches are on the node's disk, shared by every worker.
+        self.warmer = (CompileWarmer(worker_env(self.slots[0].gpu, {}), target=warmer_target)
+                       if warm_compile and self.slots else None)
 
     @property
     def cpu_only(self) -> bool:
@@ -143,6 +150,8 @@ class WorkerPool:
         loop = asyncio.get_running_loop()
         for slot in self.slots:
             slot.spawn()
+        if self.warmer is not None:
+            self.warmer.start()  # not awaited: it only ever saves time
         await asyncio.gather(*(loop.run_in_executor(None, s.wait_ready, self._startup_timeout_s) for s in self.slots))
         for slot in self.slots:
             log.info("gpu worker ready", worker=slot.index, gpu=slot.hardware.gpu_name,
@@ -153,6 +162,8 @@ class WorkerPool:
         for task in self._tasks:
             task.cancel()
         self._preparer.shutdown()
+        if self.warmer is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self.warmer.stop)
         for slot in self.slots:
             if slot.conn is not None:
                 try:
@@ -185,6 +196,10 @@ class WorkerPool:
             wait_ms = int(1000 * self._mean_job_s * (self.queue.qsize() / max(1, len(self.slots)) + 1))
             raise ResourceExhausted(f"evaluation queue is full ({self.queue_capacity} candidates waiting)",
                                     retry_after_ms=wait_ms)
+        merged = {**self._options, **options}
+        if self.warmer is not None and merged.get("compile_baseline", True) and not merged.get("verify_only"):
+            # Also for candidate-only jobs: the run's final full evaluations come minutes later.
+            self.warmer.request(task_source)
         job.future = asyncio.get_running_loop().create_future()
         self.queue.put_nowait(job)
         self._waiting.append(job)

@@ -32,3 +32,6 @@ class GpuEvaluatorSettings(ServiceSettings):
     verdict_cache_size: int = Field(4096, ge=0)
     prepare_ahead: int = Field(2, ge=0, le=16, description="Queued candidates whose static checks and build "
                                "are prepared while the GPU works on earlier ones (docs/evaluator.md); 0 = off.")
+    warm_compile: bool = Field(True, description="Compile each new task's torch.compile baseline ahead in a "
+                               "side process that launches no GPU work, so the worker's compile is an "
+                               "Inductor cache hit (docs/evaluator.md).")

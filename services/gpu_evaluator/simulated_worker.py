@@ -80,3 +80,18 @@ def simulated_worker_main(conn: Any, pool: str, options: dict[str, Any], gpu_pro
         conn.send(("result", job_id, verdict.SerializeToString(), fatal))
         if fatal:
             os._exit(3)
+
+
+def simulated_warmer_main(requests: Any, results: Any, env: dict[str, str]) -> None:
+    """A stand-in for compile_warmer.warmer_main: "compiles" every task at once, and dies (exit 3,
+    as a crashing compiler would) on a task source containing CRASH_WARMER."""
+    os.environ.update(env)
+    while True:
+        item = requests.get()
+        if item is None:
+            return
+        key, source = item
+        if "CRASH_WARMER" in source:
+            os._exit(3)
+        results.put((key, {"status": "compiled", "graphs": 1, "seconds": 0.0, "error": "",
+                           "gpu": os.environ.get("CUDA_VISIBLE_DEVICES", "")}))
