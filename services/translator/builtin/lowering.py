@@ -60,18 +60,26 @@ class Program:
     def library_only(self) -> bool:
         """Nothing but library ops and copies: own GEMM/conv kernels are the only honest candidate."""
         return self.has_library and all(
-            s.kind == "library" or (s.kind == "pointwise" and _is_copy_of_buffer(s.node, self.buffers))
+            s.kind == "library" or (s.kind == "pointwise" and _is_copy_of_buffer(s, self.buffers))
             for s in self.stages)
 
 
-def _is_copy_of_buffer(node: GNode, buffers: dict[int, Buffer]) -> bool:
-    n = node
-    while id(n) not in buffers:
+def _is_copy_of_buffer(stage: Stage, buffers: dict[int, Buffer]) -> bool:
+    """The stage only copies another buffer (through views): its node is materialized elsewhere (an
+    output copy of a library result), or it is a chain of views down to some other buffer.
+
+    A stage's own node is in ``buffers`` too (its output), so that alone says nothing: an intermediate
+    relu between two GEMMs is computed, not copied."""
+    n = stage.node
+    if id(n) in buffers and buffers[id(n)] is not stage.out:
+        return True
+    while True:
         op = cexpr.base_op(n.op)
         if op not in cexpr.VIEWS or op == "aten.cat" or not isinstance(n.args[0], GNode):
             return False
         n = n.args[0]
-    return True
+        if id(n) in buffers:
+            return True
 
 
 def classify(node: GNode) -> str:
