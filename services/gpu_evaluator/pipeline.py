@@ -20,9 +20,9 @@ from typing import Any
 import torch
 
 from kernelwright.common.v1 import hardware_pb2, kernel_pb2, verdict_pb2
-from kernelwright.gpu_evaluator import harness, roofline
+from kernelwright.gpu_evaluator import harness, launch_proof, roofline
 from kernelwright.gpu_evaluator.compare import Comparison, as_outputs, compare_outputs
-from kernelwright.gpu_evaluator.runners import BuildFailed, CandidateRunner, build_runner
+from kernelwright.gpu_evaluator.runners import BuildFailed, CandidateRunner, KernelBenchRunner, build_runner
 from kernelwright.gpu_evaluator.timing import L2Flusher, time_forward
 
 V = verdict_pb2
@@ -183,7 +183,8 @@ def _correctness(ctx: WorkerContext, task: TaskState, runner: CandidateRunner, v
     return None
 
 
-def _launch_proof(ctx: WorkerContext, task: TaskState, runner: CandidateRunner, verdict: V.Verdict) -> bool:
+def _launch_proof(ctx: WorkerContext, task: TaskState, runner: CandidateRunner, verdict: V.Verdict) -> int | None:
+    """Profile one forward (launch_proof.py); a failing outcome, or None when the proof holds."""
     from torch.profiler import ProfilerActivity, profile
 
     inputs = harness.make_inputs(task.module, harness.TrialSpec("launch", 5, "task"), ctx.device)
@@ -194,14 +195,23 @@ def _launch_proof(ctx: WorkerContext, task: TaskState, runner: CandidateRunner, 
     launched = sorted({e.name for e in prof.events() if e.device_type == torch.autograd.DeviceType.CUDA
                        and not e.name.startswith(("Memcpy", "Memset"))})
     verdict.launched_kernels.extend(launched)
-    own = [k for k in launched if any(name in k for name in runner.kernel_names)]
-    if own:
-        _check(verdict, "launch_proof", True, f"launched: {', '.join(own[:5])}")
-        return True
-    _check(verdict, "launch_proof", False,
-           f"none of the candidate's kernels ({', '.join(runner.kernel_names) or 'none declared'}) ran; "
-           f"saw: {', '.join(launched[:8]) or 'no kernels'}")
-    return False
+    own, foreign = launch_proof.split_kernels(launched, runner.kernel_names)
+    if not own:
+        _check(verdict, "launch_proof", False,
+               f"none of the candidate's kernels ({', '.join(runner.kernel_names) or 'none declared'}) ran; "
+               f"saw: {', '.join(launched[:8]) or 'no kernels'}")
+        return V.VERDICT_OUTCOME_NO_KERNEL_LAUNCHED
+    _check(verdict, "launch_proof", True, f"launched: {', '.join(own[:5])}")
+    if isinstance(runner, KernelBenchRunner):
+        if foreign:
+            names = sorted({launch_proof.short_name(k) for k in foreign})
+            _check(verdict, "launch_proof.foreign_compute", False,
+                   f"{len(foreign)} PyTorch/library compute kernel(s) ran besides the candidate's own: "
+                   f"{', '.join(names[:5])}")
+            return V.VERDICT_OUTCOME_FOREIGN_COMPUTE
+        _check(verdict, "launch_proof.foreign_compute", True,
+               "no PyTorch or library compute kernels (memory housekeeping only)")
+    return None
 
 
 def _stats(result: Any) -> V.TimingStats:
@@ -318,9 +328,10 @@ def evaluate(ctx: WorkerContext, task_source: str, candidate: kernel_pb2.KernelC
     if task.stochastic:
         _check(verdict, "stochastic_task", True,
                "the reference is stochastic (dropout); compared with dropout in eval mode in both models")
-    if not _launch_proof(ctx, task, runner, verdict):
+    failed_proof = _launch_proof(ctx, task, runner, verdict)
+    if failed_proof is not None:
         verdict.correct = False
-        return _finish(verdict, V.VERDICT_OUTCOME_NO_KERNEL_LAUNCHED, verdict.checks[-1].message)
+        return _finish(verdict, failed_proof, f"{verdict.checks[-1].name}: {verdict.checks[-1].message}")
 
     if opts.verify_only:
         return _finish(verdict, V.VERDICT_OUTCOME_VERIFIED_UNTIMED, "correct; timing not requested")

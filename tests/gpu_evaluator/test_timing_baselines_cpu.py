@@ -55,7 +55,7 @@ class Fakes:
         self.candidate_ms = candidate_ms
         monkeypatch.setattr(static_checks, "static_verdict_checks", lambda *a, **k: [])
         monkeypatch.setattr(pipeline, "build_runner", lambda *a, **k: self.runner)
-        monkeypatch.setattr(pipeline, "_launch_proof", lambda *a, **k: True)
+        monkeypatch.setattr(pipeline, "_launch_proof", lambda *a, **k: None)  # the proof holds
         monkeypatch.setattr(pipeline, "time_forward", self.time_forward)
         monkeypatch.setattr(torch, "compile", self.compile)
 

@@ -23,6 +23,7 @@ class VerdictOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     VERDICT_OUTCOME_SUSPICIOUS: _ClassVar[VerdictOutcome]
     VERDICT_OUTCOME_INPUTS_MODIFIED: _ClassVar[VerdictOutcome]
     VERDICT_OUTCOME_VERIFIED_UNTIMED: _ClassVar[VerdictOutcome]
+    VERDICT_OUTCOME_FOREIGN_COMPUTE: _ClassVar[VerdictOutcome]
 
 class SuspicionFlag(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -44,6 +45,7 @@ VERDICT_OUTCOME_NO_KERNEL_LAUNCHED: VerdictOutcome
 VERDICT_OUTCOME_SUSPICIOUS: VerdictOutcome
 VERDICT_OUTCOME_INPUTS_MODIFIED: VerdictOutcome
 VERDICT_OUTCOME_VERIFIED_UNTIMED: VerdictOutcome
+VERDICT_OUTCOME_FOREIGN_COMPUTE: VerdictOutcome
 SUSPICION_FLAG_UNSPECIFIED: SuspicionFlag
 SUSPICION_FLAG_BEATS_ROOFLINE: SuspicionFlag
 SUSPICION_FLAG_TEN_X_COMPILE: SuspicionFlag
