@@ -29,6 +29,8 @@ V = verdict_pb2
 SUSPICIOUS_VS_COMPILE = 10.0
 # Measured time may sit a little under the bound from clock noise; below this fraction it is implausible.
 ROOFLINE_SLACK = 0.9
+# Timed trials of the candidate whose outputs are checked against the reference afterwards.
+AUDITED_TRIALS = 3
 
 
 @dataclass
@@ -249,18 +251,43 @@ def _time_compile_baseline(task: TaskState, sets: list[list[Any]], kwargs: dict[
            "speedup_vs_compile is 0")
 
 
+def _audit_timed_outputs(task: TaskState, sets: list[list[Any]], kept: list[tuple[int, Any]],
+                         verdict: V.Verdict) -> int | None:
+    """Outputs of randomly chosen timed trials against the reference on the same inputs.
+
+    Timing hands every call the same input tensors with their contents rewritten in place (time_forward's
+    ``refill``), so a result cached by input pointer is stale here even though every correctness trial
+    (fresh tensors) passed."""
+    for k, actual in kept:
+        expected = harness.run(task.model, harness.clone_inputs(sets[k]))
+        result = compare_outputs(expected, actual)
+        if not result.passed:
+            _check(verdict, "timing.outputs_audited", False,
+                   f"a timed trial's output is wrong ({result.message}): a result reused across calls "
+                   "(cached by input pointer?) instead of computed", max_abs_error=result.max_abs_error)
+            return V.VERDICT_OUTCOME_WRONG_ANSWER
+    _check(verdict, "timing.outputs_audited", True,
+           f"{len(kept)} randomly chosen timed trials (inputs rewritten in place between calls) match the reference")
+    return None
+
+
 def _timing(ctx: WorkerContext, task: TaskState, runner: CandidateRunner, verdict: V.Verdict,
-            opts: EvalOptions) -> None:
+            opts: EvalOptions) -> int | None:
+    """Time the baselines (unless skipped) and the candidate; a failing outcome if the audit of the
+    candidate's timed outputs fails."""
     sets = [harness.make_inputs(task.module, harness.TrialSpec(f"timing-{i}", 500 + i, "task"), ctx.device)
             for i in range(opts.input_sets)]
     runner.poison_outputs = False
-    kwargs = dict(trials=opts.timing_trials, warmup=opts.warmup, flusher=ctx.flusher)
+    kwargs = dict(trials=opts.timing_trials, warmup=opts.warmup, flusher=ctx.flusher, refill=True)
     if opts.baselines:
         eager = time_forward(task.model, sets, **kwargs)
         verdict.timings.eager.CopyFrom(_stats(eager))
         if opts.compile_baseline:
             _time_compile_baseline(task, sets, kwargs, verdict)
-    candidate = time_forward(runner, sets, **kwargs)
+    candidate = time_forward(runner, sets, keep=AUDITED_TRIALS, **kwargs)
+    failing = _audit_timed_outputs(task, sets, candidate.kept, verdict)
+    if failing is not None:
+        return failing
     verdict.timings.candidate.CopyFrom(_stats(candidate))
     if task.flops is None:
         task.flops = roofline.count_flops(task.model, sets[0])
@@ -268,6 +295,7 @@ def _timing(ctx: WorkerContext, task: TaskState, runner: CandidateRunner, verdic
     nbytes = roofline.tensor_bytes(sets[0]) + roofline.tensor_bytes(as_outputs(expected)) + sum(
         p.numel() * p.element_size() for p in task.model.parameters())
     verdict.timings.roofline_bound_ms = roofline.bound_ms(ctx.hardware.gpu_name, nbytes, task.flops)
+    return None
 
 
 def static_findings(task: TaskState, task_source: str, candidate: kernel_pb2.KernelCandidate,
@@ -337,8 +365,12 @@ def evaluate(ctx: WorkerContext, task_source: str, candidate: kernel_pb2.KernelC
         return _finish(verdict, V.VERDICT_OUTCOME_VERIFIED_UNTIMED, "correct; timing not requested")
 
     t = time.perf_counter()
-    _timing(ctx, task, runner, verdict, opts)
+    failing = _timing(ctx, task, runner, verdict, opts)
     phases["time"] = time.perf_counter() - t
+    if failing is not None:
+        verdict.correct = False
+        verdict.suspicion.append(V.SUSPICION_FLAG_REVERIFY_FAILED)
+        return _finish(verdict, failing, next(c.message for c in verdict.checks if not c.passed))
 
     t = time.perf_counter()
     reverify = [harness.TrialSpec("reverify", 900_001, "normal x2")]

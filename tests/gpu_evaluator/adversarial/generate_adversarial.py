@@ -824,6 +824,52 @@ reg("adv_torch_only.py", "static.torch_compute_op", also=("static.no_cuda_kernel
 
 # =========================================================================== fast format
 
+kb_file(
+    "adv_cpp_pointer_cache",
+    """EXPLOIT: result cached by input pointer in the C++ host code, switched on after the first calls.
+
+The host function keeps a static map from (x, y) data pointers to the output it computed. It only
+starts using it after 40 calls, so the correctness trials (a handful of calls on fresh tensors) see
+an honest kernel; the timing loop then measures a map lookup. The cache lives in C++, where the
+Python scan for caches does not look, and keeps a result per pointer pair (the old rotation over
+three input sets would have been served from it). -> timing.outputs_audited: the evaluator times
+with the same tensors whose contents it rewrites in place before every call, and checks the outputs
+of randomly chosen timed trials against the reference.""",
+    "timing.outputs_audited",
+    PRELUDE + SCALAR_KERNEL + HOST_HELPERS + r"""
+#include <map>
+#include <utility>
+
+static std::map<std::pair<const void*, const void*>, at::Tensor> kw_memo;
+static long long kw_calls = 0;
+
+at::Tensor scale_add_forward(at::Tensor x, at::Tensor y) {
+    kw_check_inputs(x, y);
+    x = x.contiguous();
+    y = y.contiguous();
+    const auto key = std::make_pair(x.const_data_ptr(), y.const_data_ptr());
+    if (++kw_calls > 40) {
+        auto hit = kw_memo.find(key);
+        if (hit != kw_memo.end() && hit->second.sizes() == x.sizes()) return hit->second;
+    }
+    auto out = at::empty_like(x);
+    const long long n = x.numel();
+    if (n == 0) return out;
+    scale_add_kernel<<<kw_grid(n, 256, 65535), 256, 0, c10::cuda::getCurrentCUDAStream()>>>(
+        x.data_ptr<float>(), y.data_ptr<float>(), out.data_ptr<float>(), n);
+    C10_CUDA_KERNEL_LAUNCH_CHECK();
+    if (kw_calls > 40) kw_memo[key] = out;
+    return out;
+}
+""",
+    "at::Tensor scale_add_forward(at::Tensor x, at::Tensor y);",
+    ["scale_add_forward"],
+    MODEL_FORWARD,
+)
+reg("adv_cpp_pointer_cache.py", "timing.outputs_audited",
+    exploit="output cached by input pointer in C++ host code, only after the correctness trials")
+
+
 RELU2_KERNEL = PRELUDE + r"""
 // r[i] = relu(x[i]) * 2: the candidate's own kernel does only part of the task.
 extern "C" __global__ void relu2_kernel(const float* __restrict__ x, float* __restrict__ r, long long n) {

@@ -1,0 +1,130 @@
+"""Timing with inputs rewritten in place and audited outputs (timing.py ``refill``/``keep``, the
+pipeline's ``timing.outputs_audited``), on the CPU: CUDA events and synchronize are faked, the
+candidates are plain Python. A result cached by input pointer — the way any spelling of such a cache
+behaves — passes every correctness trial (fresh tensors) but fails the audit; an honest one passes."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+import torch
+
+from kernelwright.common.v1 import verdict_pb2
+from kernelwright.gpu_evaluator import pipeline, timing
+
+V = verdict_pb2
+
+
+class _Event:
+    def __init__(self, enable_timing=False):
+        pass
+
+    def record(self):
+        pass
+
+    def elapsed_time(self, other):
+        return 1.0
+
+
+class _Flusher:
+    def flush(self):
+        pass
+
+
+@pytest.fixture(autouse=True)
+def _no_cuda(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "Event", _Event)
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda *a: None)
+
+
+def honest(x):
+    return torch.relu(x) * 2.0
+
+
+class PointerCache:
+    """Computes once per input pointer, then returns that output (e.g. a dict keyed by data_ptr)."""
+
+    def __init__(self, refresh_every: int = 0):
+        self.cache, self.calls, self.refresh_every = {}, 0, refresh_every
+
+    def __call__(self, x):
+        self.calls += 1
+        key = x.data_ptr()
+        if key not in self.cache or (self.refresh_every and self.calls % self.refresh_every == 0):
+            self.cache[key] = honest(x)
+        return self.cache[key]
+
+
+def _sets(n=3):
+    return [[torch.randn(8, 16, generator=torch.Generator().manual_seed(s))] for s in range(n)]
+
+
+def _audit_fails(fn, seed, sets=None) -> bool:
+    sets = sets or _sets()
+    result = timing.time_forward(fn, sets, trials=100, warmup=5, flusher=_Flusher(), refill=True, keep=3,
+                                 rng=random.Random(seed))
+    assert len(result.kept) == 3 and len(result.times_ms) == 100
+    task = pipeline.TaskState(module=None, model=honest, init_inputs=[], seed=0)
+    return pipeline._audit_timed_outputs(task, sets, result.kept, V.Verdict()) is not None
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_a_pointer_cache_fails_the_audit_and_an_honest_kernel_passes(seed):
+    assert _audit_fails(PointerCache(), seed), "a result computed once and reused must be caught every time"
+    assert not _audit_fails(honest, seed)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_a_cache_refreshed_now_and_then_is_still_caught(seed):
+    assert _audit_fails(PointerCache(refresh_every=7), seed)
+
+
+def test_without_refill_the_same_cache_would_pass():
+    """Why refill exists: with the input sets rotated as distinct tensors, a pointer cache is right."""
+    sets = _sets()
+    result = timing.time_forward(PointerCache(), sets, trials=100, warmup=5, flusher=_Flusher(), keep=3,
+                                 rng=random.Random(0))
+    task = pipeline.TaskState(module=None, model=honest, init_inputs=[], seed=0)
+    assert pipeline._audit_timed_outputs(task, sets, result.kept, V.Verdict()) is None
+
+
+def test_refill_never_hands_the_callable_the_callers_tensors():
+    sets = _sets()
+    seen = set()
+
+    def record(x):
+        seen.add(x.data_ptr())
+        return honest(x)
+
+    timing.time_forward(record, sets, trials=20, warmup=2, flusher=_Flusher(), refill=True)
+    assert len(seen) == 1 and not seen & {s[0].data_ptr() for s in sets}
+    assert all(torch.equal(s[0], _sets()[i][0]) for i, s in enumerate(sets)), "the input sets stay intact"
+
+
+def test_the_audit_failure_is_a_wrong_answer_with_a_named_check():
+    sets = _sets()
+    result = timing.time_forward(PointerCache(), sets, trials=10, warmup=1, flusher=_Flusher(), refill=True, keep=1,
+                                 rng=random.Random(1))
+    verdict = V.Verdict()
+    task = pipeline.TaskState(module=None, model=honest, init_inputs=[], seed=0)
+    assert pipeline._audit_timed_outputs(task, sets, result.kept, verdict) == V.VERDICT_OUTCOME_WRONG_ANSWER
+    check = verdict.checks[-1]
+    assert check.name == "timing.outputs_audited" and not check.passed and "cached" in check.message
+
+
+@pytest.mark.gpu
+def test_on_the_gpu_a_cpp_pointer_cache_is_caught_by_the_audit(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from kernelwright.gpu_evaluator.candidate_files import load_candidate
+    from kernelwright.gpu_evaluator.pipeline import EvalOptions, evaluate
+    from kernelwright.gpu_evaluator.worker import make_context
+
+    monkeypatch.undo()  # real CUDA events and synchronize
+    adversarial = Path(__file__).parent / "adversarial"
+    task = (adversarial / "task_scale_add.py").read_text()
+    verdict = evaluate(make_context("test"), task, load_candidate(adversarial / "adv_cpp_pointer_cache.py"),
+                       EvalOptions(cache_dir=str(tmp_path)))
+    assert verdict.outcome == V.VERDICT_OUTCOME_WRONG_ANSWER, verdict.message
+    assert any(c.name == "timing.outputs_audited" and not c.passed for c in verdict.checks)
