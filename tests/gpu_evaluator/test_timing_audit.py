@@ -128,3 +128,43 @@ def test_on_the_gpu_a_cpp_pointer_cache_is_caught_by_the_audit(tmp_path, monkeyp
                        EvalOptions(cache_dir=str(tmp_path)))
     assert verdict.outcome == V.VERDICT_OUTCOME_WRONG_ANSWER, verdict.message
     assert any(c.name == "timing.outputs_audited" and not c.passed for c in verdict.checks)
+
+
+TASK = """
+import torch
+class Model(torch.nn.Module):
+    def forward(self, x):
+        return torch.relu(x) * 2.0
+def get_inputs():
+    return [torch.randn(8, 16)]
+def get_init_inputs():
+    return []
+"""
+
+
+@pytest.mark.parametrize("cheat", [False, True])
+def test_the_pipeline_times_with_refill_and_rejects_a_cache(monkeypatch, cheat):
+    """pipeline.evaluate with the real time_forward (fake events): the audit is wired in end to end."""
+    from kernelwright.common.v1 import hardware_pb2, kernel_pb2
+    from kernelwright.gpu_evaluator import static_checks
+    from kernelwright.gpu_evaluator.runners import CandidateRunner
+
+    class Runner(CandidateRunner):
+        kernel_names = ["k"]
+
+        def __init__(self):
+            self.calls, self.cache = 0, PointerCache()
+
+        def __call__(self, x):
+            self.calls += 1  # the cheat waits until the correctness trials are over, then caches
+            return self.cache(x) if cheat and self.calls > 20 else honest(x)
+
+    monkeypatch.setattr(static_checks, "static_verdict_checks", lambda *a, **k: [])
+    monkeypatch.setattr(pipeline, "build_runner", lambda *a, **k: Runner())
+    monkeypatch.setattr(pipeline, "_launch_proof", lambda *a, **k: None)
+    ctx = pipeline.WorkerContext(torch.device("cpu"), hardware_pb2.Hardware(gpu_name="Simulated"), _Flusher())
+    candidate = kernel_pb2.KernelCandidate(id="c", format=kernel_pb2.CANDIDATE_FORMAT_FAST, cuda_source="//")
+    verdict = pipeline.evaluate(ctx, TASK, candidate, pipeline.EvalOptions(baselines=False, input_sets=3))
+    audit = [c for c in verdict.checks if c.name == "timing.outputs_audited"]
+    assert len(audit) == 1 and audit[0].passed is (not cheat)
+    assert verdict.outcome == (V.VERDICT_OUTCOME_WRONG_ANSWER if cheat else V.VERDICT_OUTCOME_ACCEPTED), verdict.message
