@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 
 from kernelwright.common.v1 import verdict_pb2
-from kernelwright.gpu_evaluator.launch_proof import is_housekeeping, is_own, short_name, split_kernels
+from kernelwright.gpu_evaluator.launch_proof import (
+    is_header_library,
+    is_housekeeping,
+    is_own,
+    short_name,
+    split_kernels,
+)
 
 V = verdict_pb2
 ADVERSARIAL = Path(__file__).parent / "adversarial"
@@ -49,6 +55,17 @@ def test_memory_housekeeping_is_allowed_and_compute_is_not():
         assert is_housekeeping(name), name
     for name in (ADD, MUL, SUM, CUBLAS, CUTLASS, "triton_poi_fused_add_relu_0"):
         assert not is_housekeeping(name), name
+
+
+def test_cub_and_thrust_from_the_candidate_are_neutral_but_atens_cub_is_foreign():
+    own_cub = ("void cub::CUB_200800_900_NS::DeviceReduceKernel<cub::CUB_200800_900_NS::DeviceReducePolicy<float, int, "
+               "cuda::std::plus<void> >::Policy600, float const*, float*, int, cuda::std::plus<void> >(float const*, ...)")
+    aten_cub = ("void at_cuda_detail::cub::DeviceScanKernel<at_cuda_detail::cub::DeviceScanPolicy<float>::Policy600, "
+                "float const*, float*, at_cuda_detail::cub::ScanTileState<float, true>, std::plus<float> >(...)")
+    thrust = "void thrust::cuda_cub::core::_kernel_agent<thrust::cuda_cub::__transform::unary_transform_f<...> >(...)"
+    assert is_header_library(own_cub) and is_header_library(thrust) and not is_header_library(aten_cub)
+    own, foreign = split_kernels(["mine(float*)", own_cub, thrust, aten_cub], ["mine"])
+    assert own == ["mine(float*)"] and foreign == [aten_cub]
 
 
 def test_split_separates_own_kernels_from_foreign_compute():
