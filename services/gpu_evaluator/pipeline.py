@@ -29,8 +29,9 @@ V = verdict_pb2
 SUSPICIOUS_VS_COMPILE = 10.0
 # Measured time may sit a little under the bound from clock noise; below this fraction it is implausible.
 ROOFLINE_SLACK = 0.9
-# Timed trials of the candidate whose outputs are checked against the reference afterwards.
-AUDITED_TRIALS = 3
+# Timed trials of the candidate whose outputs are checked against the reference afterwards, one per
+# equal stretch of the trials (timing.time_forward): a reused result on every other call escapes 2**-8.
+AUDITED_TRIALS = 8
 
 
 @dataclass
@@ -256,8 +257,8 @@ def _audit_timed_outputs(task: TaskState, sets: list[list[Any]], kept: list[tupl
     """Outputs of randomly chosen timed trials against the reference on the same inputs.
 
     Timing hands every call the same input tensors with their contents rewritten in place (time_forward's
-    ``refill``), so a result cached by input pointer is stale here even though every correctness trial
-    (fresh tensors) passed."""
+    ``refill``), and an audited trial's contents are new to it, so a result cached by input pointer (or
+    reused in any other way) is stale there even though every correctness trial (fresh tensors) passed."""
     for k, actual in kept:
         expected = harness.run(task.model, harness.clone_inputs(sets[k]))
         result = compare_outputs(expected, actual)
@@ -267,7 +268,8 @@ def _audit_timed_outputs(task: TaskState, sets: list[list[Any]], kept: list[tupl
                    "(cached by input pointer?) instead of computed", max_abs_error=result.max_abs_error)
             return V.VERDICT_OUTCOME_WRONG_ANSWER
     _check(verdict, "timing.outputs_audited", True,
-           f"{len(kept)} randomly chosen timed trials (inputs rewritten in place between calls) match the reference")
+           f"{len(kept)} randomly chosen timed trials (inputs rewritten in place, contents new at those trials) "
+           "match the reference")
     return None
 
 
@@ -284,8 +286,10 @@ def _timing(ctx: WorkerContext, task: TaskState, runner: CandidateRunner, verdic
         verdict.timings.eager.CopyFrom(_stats(eager))
         if opts.compile_baseline:
             _time_compile_baseline(task, sets, kwargs, verdict)
-    candidate = time_forward(runner, sets, keep=AUDITED_TRIALS, **kwargs)
-    failing = _audit_timed_outputs(task, sets, candidate.kept, verdict)
+    audit_sets = [harness.make_inputs(task.module, harness.TrialSpec(f"audit-{i}", 600 + i, "task"), ctx.device)
+                  for i in range(AUDITED_TRIALS)]
+    candidate = time_forward(runner, sets, audit_sets=audit_sets, **kwargs)
+    failing = _audit_timed_outputs(task, audit_sets, candidate.kept, verdict)
     if failing is not None:
         return failing
     verdict.timings.candidate.CopyFrom(_stats(candidate))

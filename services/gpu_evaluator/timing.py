@@ -8,10 +8,11 @@ the candidate back to back in one process.
 ``refill=True`` (what the evaluator uses) hands every call the *same* input tensors and rewrites
 their contents in place before each call with one of the input sets, chosen at random: a candidate
 that caches its result by input pointer (however it spells the cache) then returns a stale output.
-``keep=k`` keeps the outputs of k trials chosen at random (cloned after the trial's end event, so
-outside the timed window) with the index of the input set each one was computed from, for the caller
-to check against the reference; a kept trial's contents differ from the first call's and the previous
-call's (with three or more input sets), so a result computed once and reused cannot match. The refill copy and the clone are outside the events, before the L2
+``audit_sets`` (with ``refill``): one trial per audit set, at a random place in its own stretch of the
+trials, gets that set's contents
+(which no earlier call has seen), and its output is kept (cloned after the trial's end event, so
+outside the timed window) for the caller to check against the reference: a result reused from any
+earlier call cannot match. The refill copy and the clone are outside the events, before the L2
 flush, for all three timed callables alike.
 """
 
@@ -29,7 +30,7 @@ import torch
 @dataclass
 class TimingResult:
     times_ms: list[float]
-    # (input set index, output) of the trials kept for checking (time_forward's ``keep``).
+    # (audit set index, output) of the audited trials (time_forward's ``audit_sets``).
     kept: list[tuple[int, Any]] = field(default_factory=list)
 
     @property
@@ -75,52 +76,50 @@ def time_forward(
     warmup: int,
     flusher: L2Flusher,
     refill: bool = False,
-    keep: int = 0,
+    audit_sets: Sequence[Sequence[object]] = (),
     rng: random.Random | None = None,
 ) -> TimingResult:
     if trials < 1:
         raise ValueError("trials must be >= 1")
+    if audit_sets and not refill:
+        raise ValueError("audit_sets need refill=True")
     # Not seeded from anything a candidate can read: which content each call sees, and which trials
     # are checked, must not be predictable.
     rng = rng or random.SystemRandom()
     n = len(input_sets)
     buffers = [x.clone() if isinstance(x, torch.Tensor) else x for x in input_sets[0]] if refill else None
-    kept_at = set(rng.sample(range(trials), min(keep, trials)))
+    # One audited trial at a random place in each of len(audit_sets) equal stretches of the trials: a
+    # reused result that runs for a stretch (enough to move the median) is audited with certainty; one
+    # used on every other call escapes k audits with probability 2**-k.
+    k = min(len(audit_sets), trials)
+    audited = {rng.randrange(j * trials // k, (j + 1) * trials // k): j for j in range(k)}
     kept: list[tuple[int, Any]] = []
 
-    history: list[int] = []  # input set of every call so far
-
-    def args_for(i: int, checked: bool = False) -> tuple[int, Sequence[object]]:
+    def args_for(i: int, contents: Sequence[object] | None = None) -> Sequence[object]:
         if buffers is None:
-            return i % n, input_sets[i % n]
-        choices = list(range(n))
-        if checked and history:
-            # A checked trial sees contents that differ from the first call's and the previous call's,
-            # so a result computed once, or on the previous call, and reused is wrong here.
-            choices = ([k for k in choices if k not in (history[0], history[-1])]
-                       or [k for k in choices if k != history[-1]] or choices)
-        k = rng.choice(choices)
-        for b, x in zip(buffers, input_sets[k]):
+            return input_sets[i % n]
+        for b, x in zip(buffers, contents if contents is not None else input_sets[rng.randrange(n)]):
             if isinstance(b, torch.Tensor):
                 b.copy_(x)
-        history.append(k)
-        return k, buffers
+        return buffers
 
     with torch.no_grad():
         for i in range(warmup):
-            fn(*args_for(i)[1])
+            fn(*args_for(i))
         torch.cuda.synchronize()
         starts = [torch.cuda.Event(enable_timing=True) for _ in range(trials)]
         ends = [torch.cuda.Event(enable_timing=True) for _ in range(trials)]
         for i in range(trials):
-            k, args = args_for(i, checked=i in kept_at)
+            j = audited.get(i)
+            # An audited trial gets contents no earlier call has seen: a reused result cannot match.
+            args = args_for(i, audit_sets[j] if j is not None else None)
             flusher.flush()
             starts[i].record()
             out = fn(*args)
             torch.cuda.synchronize()  # device-wide: side-stream work lands inside the bracket
             ends[i].record()
-            if i in kept_at:
-                kept.append((k, _clone_output(out)))
+            if j is not None:
+                kept.append((j, _clone_output(out)))
             del out
         torch.cuda.synchronize()
     return TimingResult([s.elapsed_time(e) for s, e in zip(starts, ends)], kept)

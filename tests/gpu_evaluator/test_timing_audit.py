@@ -1,4 +1,4 @@
-"""Timing with inputs rewritten in place and audited outputs (timing.py ``refill``/``keep``, the
+"""Timing with inputs rewritten in place and audited outputs (timing.py ``refill``/``audit_sets``, the
 pipeline's ``timing.outputs_audited``), on the CPU: CUDA events and synchronize are faked, the
 candidates are plain Python. A result cached by input pointer — the way any spelling of such a cache
 behaves — passes every correctness trial (fresh tensors) but fails the audit; an honest one passes."""
@@ -56,23 +56,59 @@ class PointerCache:
         return self.cache[key]
 
 
-def _sets(n=3):
-    return [[torch.randn(8, 16, generator=torch.Generator().manual_seed(s))] for s in range(n)]
+def _sets(n=3, base=0):
+    return [[torch.randn(8, 16, generator=torch.Generator().manual_seed(base + s))] for s in range(n)]
 
 
-def _audit_fails(fn, seed, sets=None) -> bool:
-    sets = sets or _sets()
-    result = timing.time_forward(fn, sets, trials=100, warmup=5, flusher=_Flusher(), refill=True, keep=3,
+def _audit_fails(fn, seed) -> bool:
+    sets, audit = _sets(), _sets(8, base=100)
+    result = timing.time_forward(fn, sets, trials=100, warmup=5, flusher=_Flusher(), refill=True, audit_sets=audit,
                                  rng=random.Random(seed))
-    assert len(result.kept) == 3 and len(result.times_ms) == 100
+    assert sorted(j for j, _ in result.kept) == list(range(8)) and len(result.times_ms) == 100
     task = pipeline.TaskState(module=None, model=honest, init_inputs=[], seed=0)
-    return pipeline._audit_timed_outputs(task, sets, result.kept, V.Verdict()) is not None
+    return pipeline._audit_timed_outputs(task, audit, result.kept, V.Verdict()) is not None
+
+
+class CacheFromCall(PointerCache):
+    """Computes honestly until call ``start``, then keeps the output of that call for its pointer."""
+
+    def __init__(self, start: int):
+        super().__init__()
+        self.start = start
+
+    def __call__(self, x):
+        self.calls += 1
+        if self.calls < self.start:
+            return honest(x)
+        self.cache.setdefault(x.data_ptr(), honest(x))
+        return self.cache[x.data_ptr()]
 
 
 @pytest.mark.parametrize("seed", range(20))
 def test_a_pointer_cache_fails_the_audit_and_an_honest_kernel_passes(seed):
     assert _audit_fails(PointerCache(), seed), "a result computed once and reused must be caught every time"
     assert not _audit_fails(honest, seed)
+
+
+@pytest.mark.parametrize("seed", range(10))
+@pytest.mark.parametrize("start", [1, 6, 30, 55])
+def test_a_cache_used_for_enough_trials_to_move_the_median_is_caught(seed, start):
+    """Calls 1-5 are warm-up; from call ``start`` on the result is reused (call 55: the last 51 trials)."""
+    assert _audit_fails(CacheFromCall(start), seed)
+
+
+class EveryOtherCall(PointerCache):
+    def __call__(self, x):
+        self.calls += 1
+        if self.calls % 2 or x.data_ptr() not in self.cache:
+            self.cache[x.data_ptr()] = honest(x)
+        return self.cache[x.data_ptr()]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_a_result_reused_on_every_other_call_is_caught(seed):
+    """Escapes 8 audits with probability 2**-8; these seeds are fixed, so the test is deterministic."""
+    assert _audit_fails(EveryOtherCall(), seed)
 
 
 @pytest.mark.parametrize("seed", range(10))
@@ -83,10 +119,12 @@ def test_a_cache_refreshed_now_and_then_is_still_caught(seed):
 def test_without_refill_the_same_cache_would_pass():
     """Why refill exists: with the input sets rotated as distinct tensors, a pointer cache is right."""
     sets = _sets()
-    result = timing.time_forward(PointerCache(), sets, trials=100, warmup=5, flusher=_Flusher(), keep=3,
-                                 rng=random.Random(0))
-    task = pipeline.TaskState(module=None, model=honest, init_inputs=[], seed=0)
-    assert pipeline._audit_timed_outputs(task, sets, result.kept, V.Verdict()) is None
+    cache = PointerCache()
+    result = timing.time_forward(cache, sets, trials=100, warmup=5, flusher=_Flusher())
+    assert len(cache.cache) == 3 and all(torch.equal(cache(s[0]), honest(s[0])) for s in sets)
+    assert result.kept == []
+    with pytest.raises(ValueError):
+        timing.time_forward(cache, sets, trials=1, warmup=0, flusher=_Flusher(), audit_sets=sets)
 
 
 def test_refill_never_hands_the_callable_the_callers_tensors():
@@ -103,12 +141,12 @@ def test_refill_never_hands_the_callable_the_callers_tensors():
 
 
 def test_the_audit_failure_is_a_wrong_answer_with_a_named_check():
-    sets = _sets()
-    result = timing.time_forward(PointerCache(), sets, trials=10, warmup=1, flusher=_Flusher(), refill=True, keep=1,
-                                 rng=random.Random(1))
+    sets, audit = _sets(), _sets(1, base=100)
+    result = timing.time_forward(PointerCache(), sets, trials=10, warmup=1, flusher=_Flusher(), refill=True,
+                                 audit_sets=audit, rng=random.Random(1))
     verdict = V.Verdict()
     task = pipeline.TaskState(module=None, model=honest, init_inputs=[], seed=0)
-    assert pipeline._audit_timed_outputs(task, sets, result.kept, verdict) == V.VERDICT_OUTCOME_WRONG_ANSWER
+    assert pipeline._audit_timed_outputs(task, audit, result.kept, verdict) == V.VERDICT_OUTCOME_WRONG_ANSWER
     check = verdict.checks[-1]
     assert check.name == "timing.outputs_audited" and not check.passed and "cached" in check.message
 

@@ -71,12 +71,12 @@ class Fakes:
         compiled.kind = "compiled"
         return compiled
 
-    def time_forward(self, fn, input_sets, *, trials, warmup, flusher, refill=False, keep=0, rng=None):
+    def time_forward(self, fn, input_sets, *, trials, warmup, flusher, refill=False, audit_sets=(), rng=None):
         out = fn(*input_sets[0])
         kind = "candidate" if fn is self.runner else getattr(fn, "kind", "eager")
         self.timed.append(kind)
         ms = {"candidate": self.candidate_ms, "eager": EAGER_MS, "compiled": COMPILED_MS}[kind]
-        return TimingResult([ms] * trials, [(0, out)] * keep)
+        return TimingResult([ms] * trials, [(j, fn(*a)) for j, a in enumerate(audit_sets)])
 
 
 def _context() -> pipeline.WorkerContext:
