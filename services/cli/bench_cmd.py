@@ -5,8 +5,9 @@ JSONL files (merging runs split across GPUs; for a task in several files the las
 
 Each finished task is one flushed line of ``<out>/results.jsonl``, so a crash loses nothing;
 ``--resume`` skips tasks that already SUCCEEDED or FAILED there and runs ERROR/CANCELLED ones
-again. Each task's StartRun carries a request id derived from the output folder and the task, so
-a resumed bench re-attaches to a run the evolver still has instead of starting a second one.
+again. Each task's StartRun carries a request id derived from the output folder's identity
+(``<out>/bench-id``, which moves with the folder) and the task, so a resumed bench re-attaches to a
+run the evolver still has instead of starting a second one.
 
 Exit codes: 0 the bench finished (task outcomes are data, in the report); 1 infrastructure error;
 2 bad usage (no tasks found, results file exists without --resume); 130 interrupted (in-flight
@@ -76,8 +77,30 @@ def discover_tasks(paths: list[Path], levels: set[int] | None, pattern: str | No
     return sorted(tasks.values(), key=lambda t: (t.level, t.task_id, t.name))
 
 
-def request_id(out_dir: Path, task: task_pb2.Task) -> str:
-    digest = hashlib.sha256(f"{out_dir.resolve()}|{task.level}/{task.name}".encode()).hexdigest()[:24]
+BENCH_ID_FILE = "bench-id"
+
+
+def bench_id(out_dir: Path) -> str:
+    """The identity of a bench directory, kept in ``<out>/bench-id`` so it survives a move or copy.
+
+    A resumed bench re-attaches to its runs by request id, and the id once came from the directory's
+    path: a results directory copied elsewhere (another machine, another mount) then started every
+    unfinished task again, next to the runs the evolver was still finishing. The first bench in a
+    directory writes its resolved path as the id, so directories from before this file keep their ids.
+    """
+    path = out_dir / BENCH_ID_FILE
+    if path.is_file():
+        value = path.read_text().strip()
+        if value:
+            return value
+    value = str(out_dir.resolve())
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(value + "\n")
+    return value
+
+
+def request_id(identity: str, task: task_pb2.Task) -> str:
+    digest = hashlib.sha256(f"{identity}|{task.level}/{task.name}".encode()).hexdigest()[:24]
     return f"bench-{digest}"
 
 
@@ -91,7 +114,7 @@ class _InFlight:
     stopping: threading.Event
 
 
-def _run_one(stub, task: task_pb2.Task, options: RunOptions, out_dir: Path, inflight: _InFlight) -> TaskResult | None:
+def _run_one(stub, task: task_pb2.Task, options: RunOptions, identity: str, inflight: _InFlight) -> TaskResult | None:
     key = f"{task.level}/{task.name}"
 
     def started(run_id: str) -> None:
@@ -99,7 +122,7 @@ def _run_one(stub, task: task_pb2.Task, options: RunOptions, out_dir: Path, infl
             inflight.runs[key] = run_id
 
     try:
-        outcome = run_task(stub, task, options, request_id=request_id(out_dir, task), on_started=started)
+        outcome = run_task(stub, task, options, request_id=request_id(identity, task), on_started=started)
         result = result_from_run(task, outcome)
     except grpc.RpcError as exc:
         result = error_result(task, f"{exc.code().name}: {exc.details()}")
@@ -125,9 +148,10 @@ def run_bench_tasks(stub, tasks: list[task_pb2.Task], options: RunOptions, out_d
     columns = [TextColumn("[bold]bench[/bold]"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
                TimeElapsedColumn()]
     correct = 0
+    identity = bench_id(out_dir)
     with Progress(*columns, console=console) as progress, ThreadPoolExecutor(max_workers=concurrency) as pool:
         bar = progress.add_task("", total=len(tasks))
-        pending: set[Future] = {pool.submit(_run_one, stub, t, options, out_dir, inflight) for t in tasks}
+        pending: set[Future] = {pool.submit(_run_one, stub, t, options, identity, inflight) for t in tasks}
         try:
             while pending:
                 done, pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)

@@ -117,6 +117,23 @@ def test_the_request_id_is_stable_so_a_resumed_bench_reattaches(devset, tmp_path
     assert len(ids) == 2 and ids[0] == ids[1] and ids[0].startswith("bench-")
 
 
+def test_a_copied_bench_folder_keeps_its_request_ids(devset, tmp_path):
+    import shutil
+
+    first, moved = tmp_path / "first", tmp_path / "elsewhere" / "moved"
+    with FakeEvolverServer(SCRIPTS) as srv:
+        _bench(str(devset / "level1"), "--evolver", srv.address, "--out", str(first), "--tasks", "19_*")
+        shutil.copytree(first, moved)
+        (moved / "results.jsonl").unlink()  # the task is unfinished there: it must re-attach, not start again
+        _bench(str(devset / "level1"), "--evolver", srv.address, "--out", str(moved), "--tasks", "19_*", "--resume")
+        _bench(str(devset / "level1"), "--evolver", srv.address, "--out", str(tmp_path / "fresh"), "--tasks", "19_*")
+        ids = [r.request_id for r in srv.fake.requests]
+    assert len(ids) == 3 and ids[0] == ids[1]
+    assert ids[2] != ids[0]  # another folder is another bench: its runs are its own
+    # the first bench's identity is its path, so folders from before bench-id keep their request ids
+    assert (first / "bench-id").read_text().strip() == str(first.resolve())
+
+
 def test_an_existing_results_file_needs_resume(devset, tmp_path, capsys):
     out = tmp_path / "out"
     out.mkdir()
