@@ -15,6 +15,7 @@ import pytest
 
 from kernelwright.common.v1 import kernel_pb2
 from kernelwright.translator.builtin import BuiltinProposer
+from kernelwright.translator.builtin import proposer as proposer_mod
 from kernelwright.translator.proposers import ProposalRequest
 from tests.translator.builtin_synthetic import task
 
@@ -38,7 +39,10 @@ def _ids(src: str) -> tuple[list[str], list[str]]:
     return [c.cuda_source for c in res.candidates], list(res.problems)
 
 
-def test_concurrent_proposals_equal_serial_ones():
+def test_concurrent_proposals_equal_serial_ones(monkeypatch):
+    # No analysis cache here: every call must trace, concurrently, to test the tracing itself.
+    monkeypatch.setattr(proposer_mod, "_ANALYSIS_CACHE_SIZE", 0)
+    monkeypatch.setattr(proposer_mod, "_analysis_cache", type(proposer_mod._analysis_cache)())
     expected = {name: _ids(src) for name, src in TASKS.items()}
     for name, (sources, problems) in expected.items():
         assert sources and not problems, f"{name}: serial proposal failed: {problems}"
@@ -62,3 +66,22 @@ def test_concurrent_proposals_equal_serial_ones():
     assert len(got) == 12
     for name, result in got:
         assert result == expected[name], f"{name}: a concurrent proposal differs from the serial one"
+
+
+def test_a_source_is_traced_once_and_its_proposals_are_unchanged(monkeypatch):
+    traced: list[str] = []
+    real = proposer_mod.analyze_program
+
+    def counting(src: str):
+        traced.append(src)
+        return real(src)
+
+    monkeypatch.setattr(proposer_mod, "analyze_program", counting)
+    monkeypatch.setattr(proposer_mod, "_analysis_cache", type(proposer_mod._analysis_cache)())
+    monkeypatch.setattr(proposer_mod, "_ANALYSIS_CACHE_SIZE", 1)
+    a, b = TASKS["groupnorm_gelu"], TASKS["linear_bn"]
+    first = _ids(a)
+    assert first[0] and _ids(a) == first and traced == [a]  # the second call used the cached analysis
+    _ids(b)
+    assert traced == [a, b]
+    assert _ids(a) == first and traced == [a, b, a]  # size 1: b evicted a, so a was traced again

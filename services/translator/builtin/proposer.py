@@ -12,11 +12,15 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import threading
+import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import replace
 
 from kernelwright.common.v1 import kernel_pb2
+from kernelwright.core.logger import get_logger
 from kernelwright.translator.builtin.codegen import analyze_program, build_candidate
 from kernelwright.translator.builtin.elementwise import (
     DEFAULT_SCHEDULES,
@@ -32,10 +36,33 @@ from kernelwright.translator.proposers.config import ProposerSettings
 
 __all__ = ["BuiltinProposer", "make_builtin_proposer", "register"]
 
+log = get_logger("kernelwright.translator.builtin")
+
 # Tracing (torch.fx, make_fx, the forward-constant patch) uses process-wide state: two threads tracing at
 # once corrupt each other's graphs (a batch size baked in, "CURRENT_PATCHER is None"). The evolver's runs
 # and the translator call this proposer from several threads, so one proposal runs at a time.
 _PROPOSE_LOCK = threading.Lock()
+
+# Tracing a level-3 network takes seconds (DenseNet201: ~7 s on a 2-core machine), and every mutation and
+# crossover call of a run asks again for the same task source, behind the lock above: with several runs,
+# proposals queued behind each other's re-tracing while the GPU waited. The analysis of a source is
+# deterministic (it depends on the source text only), so the last few are kept.
+_ANALYSIS_CACHE_SIZE = 16
+_analysis_cache: OrderedDict[str, object] = OrderedDict()
+
+
+def _analysis(task_source: str):
+    """``analyze_program`` of the source, from the cache when it was analysed lately (call under the lock)."""
+    key = hashlib.sha256(task_source.encode()).hexdigest()
+    if key in _analysis_cache:
+        _analysis_cache.move_to_end(key)
+        return _analysis_cache[key]
+    prog = analyze_program(task_source)
+    _analysis_cache[key] = prog
+    while len(_analysis_cache) > _ANALYSIS_CACHE_SIZE:
+        _analysis_cache.popitem(last=False)
+    return prog
+
 
 _EW_VALUES = {"block_size": (32, 64, 128, 256, 512, 1024), "vector_width": (1, 4), "unroll": (1, 2, 4, 8)}
 
@@ -73,8 +100,15 @@ class BuiltinProposer:
         self.schedules = tuple(schedules)
 
     def propose_sync(self, request: ProposalRequest) -> ProposalResult:
+        asked = time.monotonic()
         with _PROPOSE_LOCK:
-            return self._propose_locked(request)
+            began = time.monotonic()
+            result = self._propose_locked(request)
+        # Where a run's wall time goes: waiting for the lock (other runs' proposals) versus proposing.
+        log.info("builtin proposal", task=request.task_name, mode=request.mode,
+                 candidates=len(result.candidates), waited_s=round(began - asked, 2),
+                 seconds=round(time.monotonic() - began, 2))
+        return result
 
     def _propose_locked(self, request: ProposalRequest) -> ProposalResult:
         result = ProposalResult()
@@ -86,7 +120,7 @@ class BuiltinProposer:
         if not isinstance(ew, Unsupported) and all(not _is_lowering(dict(p.schedule)) for p in parents):
             self._elementwise(request, ew, parents, result)
             return result
-        prog = analyze_program(request.task_source)
+        prog = _analysis(request.task_source)
         if not prog:
             result.problems.append(f"builtin: unsupported: {prog.reason}")
             return result
