@@ -160,15 +160,20 @@ class RunManager:
             best_candidate_ms=timings.candidate.median_ms if timings else 0.0)
 
     def run_message(self, record: RunRecord) -> pb.Run:
-        run = pb.Run(id=record.id, task=record.task, budget=record.budget, spent=record.spent, state=record.state,
-                     stage=record.stage, message=record.message, target_pool=record.target_pool,
-                     proposers=[pb.ProposerWeight(name=n, weight=w) for n, w in record.proposers.items()],
-                     outcomes=self.store.outcome_counts(record.id), archived=record.archived)
-        run.created_at.FromNanoseconds(int(record.created * 1e9))
-        run.updated_at.FromNanoseconds(int(record.updated * 1e9))
-        if record.best_id:
-            best = self.store.candidate(record.id, record.best_id)
-            if best is not None and best.reported_verdict is not None:
-                run.best.CopyFrom(best.candidate)
-                run.best_verdict.CopyFrom(best.reported_verdict)
-        return run
+        return run_message(self.store, record)
+
+
+def run_message(store: RunStore, record: RunRecord) -> pb.Run:
+    """The Run message of a stored run (GetRun's answer; also read straight from a store by scripts)."""
+    run = pb.Run(id=record.id, task=record.task, budget=record.budget, spent=record.spent, state=record.state,
+                 stage=record.stage, message=record.message, target_pool=record.target_pool,
+                 proposers=[pb.ProposerWeight(name=n, weight=w) for n, w in record.proposers.items()],
+                 outcomes=store.outcome_counts(record.id), archived=record.archived)
+    run.created_at.FromNanoseconds(int(record.created * 1e9))
+    run.updated_at.FromNanoseconds(int(record.updated * 1e9))
+    if record.best_id:
+        best = store.candidate(record.id, record.best_id)
+        if best is not None and best.reported_verdict is not None:
+            run.best.CopyFrom(best.candidate)
+            run.best_verdict.CopyFrom(best.reported_verdict)
+    return run
