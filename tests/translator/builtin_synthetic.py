@@ -46,6 +46,9 @@ SYNTHETIC: dict[str, str] = {
     "cumsum_variants": task("a = torch.cumsum(x, dim=1)\nb = torch.cumsum(x.flip(2), dim=2).flip(2)\n"
                             "c = torch.cat((torch.zeros_like(x.select(1, 0).unsqueeze(1)), x), dim=1)[:, :-1]"
                             ".cumsum(dim=1)\nreturn a + b + c"),
+    # ViT-style patches (overlapping windows in the second unfold), then a reduction over each patch.
+    "unfold_patches": task("p = x.unfold(2, 2, 2).unfold(3, 3, 1)\n"
+                           "return torch.relu(p.flatten(1) * 2.0), p.sum(dim=(-1, -2))", "torch.randn(4, 3, 6, 8)"),
     "avgpool_pad": task("return F.avg_pool2d(x, 3, stride=2, padding=1) + F.avg_pool2d(x, 3, 2, 1, "
                         "count_include_pad=False)", "torch.randn(2, 3, 7, 8)"),
     "maxpool1d_3d": task("return F.max_pool1d(x, 3, stride=2, padding=1, dilation=1)", "torch.randn(2, 3, 11)"),

@@ -338,3 +338,22 @@ def test_linear_bias_goes_into_the_library_call_and_own_kernels_are_unchanged(sr
     # Own GEMM kernels use a 3-D grid (helper B's emulator tests them); the library path here.
     for vary in (False, True):
         _check_outputs(*_run(src, LoweringSchedule(), vary))
+
+
+@pytest.mark.skipif(not cuda_emulator.available(), reason="g++ not available")
+def test_a_model_that_reads_tensor_values_while_built_is_traced_via_the_cpu() -> None:
+    # Swin's stochastic-depth rule: [x.item() for x in torch.linspace(...)] in __init__ raises on the meta device.
+    src = task("return F.relu(self.fc(x)) * self.scale",
+               inputs="torch.randn(8, 12)",
+               init="        self.fc = nn.Linear(12, 10)\n"
+                    "        self.scale = [v.item() for v in torch.linspace(0.5, 1.5, 3)][-1]")
+    prog = analyze_program(src)
+    assert prog, prog.reason
+    exp, got = _run(src, THREAD_REDUCE, vary=False)
+    torch.testing.assert_close(got[0], exp[0], atol=1e-4, rtol=1e-4)
+
+
+def test_a_model_that_fails_to_build_anywhere_reports_the_meta_error() -> None:
+    src = task("return x", init="        raise ValueError('bad init')")
+    prog = analyze_program(src)
+    assert not prog and "could not build the task on the meta device" in prog.reason and "bad init" in prog.reason

@@ -103,7 +103,7 @@ CONSTANTS = {"aten.scalar_tensor", "aten.full", "aten.full_like", "aten.zeros", 
 VIEWS = {"aten.view", "aten._unsafe_view", "aten.reshape", "prims.reshape", "aten.view_copy", "aten.permute",
          "aten.expand", "aten.unsqueeze", "aten.squeeze", "prims.broadcast_in_dim", "aten.select", "aten.slice",
          "aten.flip", "aten.cat", "aten.constant_pad_nd", "prims.squeeze", "aten.alias_copy", "aten.t",
-         "aten.transpose"}
+         "aten.transpose", "aten.unfold"}
 
 
 def pointwise_expr(node: GNode, arg: Callable[[int], str], kwarg: Callable[[str], str | None]) -> str:

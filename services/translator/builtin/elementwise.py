@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from kernelwright.translator.builtin.task_loading import build_on_meta
+
 __all__ = [
     "DEFAULT_SCHEDULES",
     "ElementwiseProgram",
@@ -356,17 +358,11 @@ def _target_name(t: Any) -> str:
 
 
 def _load_task(task_source: str) -> tuple[Any, list[Any]]:
-    import torch
-
     ns: dict[str, Any] = {"__name__": "kernelwright_builtin_task"}
     exec(compile(task_source, "<task>", "exec"), ns)  # the task's own module code (trusted input)
     if "Model" not in ns:
         raise _Unsup("task defines no Model")
-    with torch.device("meta"):
-        init = list(ns["get_init_inputs"]()) if "get_init_inputs" in ns else []
-        model = ns["Model"](*init)
-        inputs = list(ns["get_inputs"]()) if "get_inputs" in ns else []
-    return model, inputs
+    return build_on_meta(ns)
 
 
 def analyze_task(task_source: str) -> ElementwiseProgram | Unsupported:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kernelwright.translator.builtin.dims import Dim
+from kernelwright.translator.builtin.task_loading import build_on_meta
 
 __all__ = ["BatchScalar", "GNode", "Graph", "LoweringError", "rebuild", "trace_task"]
 
@@ -102,10 +103,7 @@ def _load(task_source: str) -> tuple[Any, list[Any], dict[str, Any]]:
     for attr in ("Model", "get_inputs"):
         if attr not in ns:
             raise LoweringError(f"task defines no {attr}")
-    with torch.device("meta"):
-        init = list(ns["get_init_inputs"]()) if "get_init_inputs" in ns else []
-        model = ns["Model"](*init)
-        inputs = list(ns["get_inputs"]())
+    model, inputs = build_on_meta(ns)
     for m in model.modules():
         if isinstance(m, torch.nn.modules.dropout._DropoutNd):
             m.eval()

@@ -332,6 +332,13 @@ class KernelBuilder:
                 base = str(start)
             ci = f"({base} + {idx[d]} * {step})" if step != 1 else f"({base} + {idx[d]})"
             return self.value(src, idx[:d] + (ci,) + idx[d + 1:])
+        if name == "unfold":
+            # Windows of `size` every `step` along dim d; the window offset is the new last dim.
+            d, step = norm(node.args[1], rank_in), node.args[3]
+            if not in_shape[d].is_static or not isinstance(step, int):
+                raise LoweringError("unfold along a batch-dependent dimension")
+            ci = f"({idx[d]} * {step} + {idx[rank_out - 1]})" if step != 1 else f"({idx[d]} + {idx[rank_out - 1]})"
+            return self.value(src, idx[:d] + (ci,) + idx[d + 1:rank_in])
         if name == "flip":
             dims = {norm(d, rank_in) for d in node.args[1]}
             cidx = tuple(f"({self.dim(in_shape[j])} - 1 - {idx[j]})" if j in dims else idx[j] for j in range(rank_in))
