@@ -122,3 +122,53 @@ def test_stochastic_task_compares_with_dropout_off():
         "        self.drop = torch.nn.Dropout(0.5)\n    def forward(self, x, y):\n        return self.drop(x) + y")
     state = ctx.task(dropout_task)
     assert state.stochastic and not state.model.drop.training
+
+
+# Two sums of the same large terms that cancel exactly: the fp32 reference's rounding (~0.1 here) is far above
+# atol=1e-4 while fp64 gets ~1e-10. Dev level3/24_EfficientNetB2 and level2/14_Gemm_Divide_Sum_Scaling are of this kind.
+ILL_CONDITIONED_TASK = textwrap.dedent("""
+    import torch
+    class Model(torch.nn.Module):
+        def forward(self, x):
+            y = x * 1000.0
+            return y.sum(dim=1) * 3.0 - (y * 3.0).sum(dim=1)
+    def get_inputs():
+        return [torch.randn(16, 4096)]
+    def get_init_inputs():
+        return []
+""")
+
+
+class OneInput(CandidateRunner):
+    kernel_names = ["k"]
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __call__(self, x):
+        return self.fn(x)
+
+
+def _run_task(source: str, runner):
+    ctx = pipeline.WorkerContext(torch.device("cpu"), None, None)
+    task = ctx.task(source)
+    verdict = V.Verdict()
+    outcome = pipeline._correctness(ctx, task, runner, verdict, harness.trial_specs(5))
+    return outcome, verdict, task
+
+
+def test_a_wrong_answer_on_an_ill_conditioned_task_says_so():
+    # The exact answer (zeros) fails against the fp32 reference: the verdict stays WRONG_ANSWER, and says why.
+    outcome, v, task = _run_task(ILL_CONDITIONED_TASK, OneInput(lambda x: torch.zeros(x.shape[0])))
+    assert outcome == V.VERDICT_OUTCOME_WRONG_ANSWER
+    check = next(c for c in v.checks if c.name == "reference.fp64_agreement")
+    assert not check.passed and "ill-conditioned" in check.message
+    assert V.SUSPICION_FLAG_ILL_CONDITIONED in v.suspicion
+    assert task.fp64_agreement is not None and not task.fp64_agreement.passed  # kept for the task's next failures
+
+
+def test_a_wrong_answer_on_a_well_conditioned_task_is_not_excused():
+    outcome, v, task = _run_task(TASK, Runner(lambda x, y: torch.relu(x) * 2.0 + y + 1e-2))
+    assert outcome == V.VERDICT_OUTCOME_WRONG_ANSWER
+    check = next(c for c in v.checks if c.name == "reference.fp64_agreement")
+    assert check.passed and V.SUSPICION_FLAG_ILL_CONDITIONED not in v.suspicion

@@ -32,6 +32,7 @@ class SuspicionFlag(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SUSPICION_FLAG_TEN_X_COMPILE: _ClassVar[SuspicionFlag]
     SUSPICION_FLAG_DEGENERATE_TASK: _ClassVar[SuspicionFlag]
     SUSPICION_FLAG_REVERIFY_FAILED: _ClassVar[SuspicionFlag]
+    SUSPICION_FLAG_ILL_CONDITIONED: _ClassVar[SuspicionFlag]
 VERDICT_OUTCOME_UNSPECIFIED: VerdictOutcome
 VERDICT_OUTCOME_ACCEPTED: VerdictOutcome
 VERDICT_OUTCOME_REJECTED_STATIC: VerdictOutcome
@@ -51,6 +52,7 @@ SUSPICION_FLAG_BEATS_ROOFLINE: SuspicionFlag
 SUSPICION_FLAG_TEN_X_COMPILE: SuspicionFlag
 SUSPICION_FLAG_DEGENERATE_TASK: SuspicionFlag
 SUSPICION_FLAG_REVERIFY_FAILED: SuspicionFlag
+SUSPICION_FLAG_ILL_CONDITIONED: SuspicionFlag
 
 class CheckResult(_message.Message):
     __slots__ = ("name", "passed", "message", "seed", "distribution", "max_abs_error", "max_rel_error")
