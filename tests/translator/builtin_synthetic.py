@@ -49,6 +49,10 @@ SYNTHETIC: dict[str, str] = {
     # ViT-style patches (overlapping windows in the second unfold), then a reduction over each patch.
     "unfold_patches": task("p = x.unfold(2, 2, 2).unfold(3, 3, 1)\n"
                            "return torch.relu(p.flatten(1) * 2.0), p.sum(dim=(-1, -2))", "torch.randn(4, 3, 6, 8)"),
+    # any/all (the safe softmax of attention masks rows this way), feeding float outputs.
+    "any_all_masks": task("a = torch.where(torch.any(x > 1.0, dim=2, keepdim=True), x, -x)\n"
+                          "return a * (x > -1.5).all(dim=-1, keepdim=True), torch.softmax(x.masked_fill(x > 1.2, "
+                          "float('-inf')), dim=-1)"),
     "avgpool_pad": task("return F.avg_pool2d(x, 3, stride=2, padding=1) + F.avg_pool2d(x, 3, 2, 1, "
                         "count_include_pad=False)", "torch.randn(2, 3, 7, 8)"),
     "maxpool1d_3d": task("return F.max_pool1d(x, 3, stride=2, padding=1, dilation=1)", "torch.randn(2, 3, 11)"),

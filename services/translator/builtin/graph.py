@@ -92,6 +92,32 @@ def _decomposition_table() -> dict:
              "triplet_margin_loss", "margin_ranking_loss", "hinge_embedding_loss"]
     extra = [getattr(aten, n) for n in names if hasattr(aten, n)]
     table.update(get_decompositions(extra))
+    table.update(_bool_reductions(aten))
+    return table
+
+
+def _bool_reductions(aten: Any) -> dict:
+    """any/all as amax/amin of the values as floats, compared with 0: one float reduction machinery.
+
+    They come from real models, not only from tests: the safe softmax of ``scaled_dot_product_attention``
+    (every ``nn.TransformerEncoder``) masks rows with ``any(logical_not(x == -inf), dim=-1)``.
+    """
+    import torch
+
+    def reduce(best: Any) -> Any:
+        def over(x: Any, dim: Any = None, keepdim: bool = False) -> Any:
+            v = x.to(torch.float32)
+            if dim is None or (isinstance(dim, (list, tuple)) and not dim):
+                return best(v) != 0  # every dim: a 0-d result, as any()/all() give
+            return best(v, dim=dim, keepdim=keepdim) != 0
+        return over
+
+    table = {}
+    for name, best in (("any", torch.amax), ("all", torch.amin)):
+        packet = getattr(aten, name)
+        for overload in ("default", "dim", "dims"):
+            if hasattr(packet, overload):
+                table[getattr(packet, overload)] = reduce(best)
     return table
 
 
