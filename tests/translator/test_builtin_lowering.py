@@ -357,3 +357,17 @@ def test_a_model_that_fails_to_build_anywhere_reports_the_meta_error() -> None:
     src = task("return x", init="        raise ValueError('bad init')")
     prog = analyze_program(src)
     assert not prog and "could not build the task on the meta device" in prog.reason and "bad init" in prog.reason
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not cuda_emulator.available(), reason="g++ not available")
+@pytest.mark.parametrize("vary", [False, True], ids=["task_batch", "batch_plus_one"])
+def test_vision_transformer_lowers_and_matches_shrunk(vary: bool) -> None:
+    """Dev level3/28_VisionTransformer: patches by unfold, attention's safe softmax masks rows with any().
+
+    Capped at 32, so the 32x32 image still has 4 patches of 16x16 (at 16 it would be one)."""
+    path = DEV / "level3/28_VisionTransformer.py"
+    if not path.exists():
+        pytest.skip(f"{path} not available")
+    exp, got = _run(shrink_task(path.read_text(), cap=32), AUTO_REDUCE if vary else THREAD_REDUCE, vary)
+    _check_outputs(exp, got)
