@@ -158,6 +158,7 @@ class CompileWarmer:
         self._results: Any = None
         self._process: Any = None
         self._seen: OrderedDict[str, None] = OrderedDict()
+        self._dropped: set[str] = set()  # sent, then lost with a process that died
         self._memory = memory
         self._max_restarts = max_restarts
         self._stop = threading.Event()
@@ -166,6 +167,8 @@ class CompileWarmer:
         self.stats = WarmerStats()
         self.outcomes: dict[str, dict[str, Any]] = {}
         self.done = threading.Condition(self._lock)
+        # Called (from the reader thread) after each outcome: the pool wakes jobs held for a warm-up.
+        self.on_outcome: Callable[[], None] | None = None
 
     def start(self) -> None:
         self._spawn()
@@ -198,6 +201,8 @@ class CompileWarmer:
             except queue.Empty:
                 if self._process is not None and not self._process.is_alive() and not self._stop.is_set():
                     self._restart()
+                    if self.on_outcome is not None:  # its lost requests hold no job any more
+                        self.on_outcome()
                 continue
             except (EOFError, OSError):
                 return
@@ -210,10 +215,13 @@ class CompileWarmer:
                 self.done.notify_all()
             log.info("baseline compiled ahead" if outcome["status"] == "compiled" else "baseline warm-up failed",
                      task=key[:12], **outcome)
+            if self.on_outcome is not None:
+                self.on_outcome()
 
     def _restart(self) -> None:
         code = self._process.exitcode
         with self._lock:
+            self._dropped.update(k for k in self._seen if k not in self.outcomes)
             if self.stats.restarts >= self._max_restarts:
                 log.warning("compile warmer died; warming off", exitcode=code, restarts=self.stats.restarts)
                 self._process = None
@@ -223,6 +231,14 @@ class CompileWarmer:
             self.stats.restarts += 1
             log.warning("compile warmer died; restarting", exitcode=code, restarts=self.stats.restarts)
             self._spawn()
+
+    def pending(self, task_source: str) -> bool:
+        """Sent to the warmer and not answered yet (False once warming is off or the request was dropped
+        by a restart: nobody would answer it)."""
+        key = hashlib.sha256(task_source.encode()).hexdigest()
+        with self._lock:
+            return self._process is not None and key in self._seen and key not in self.outcomes \
+                and key not in self._dropped
 
     def wait_for(self, task_source: str, timeout_s: float) -> dict[str, Any] | None:
         """The outcome for a task once the warmer reported it (tests and scripts; the pool never waits)."""

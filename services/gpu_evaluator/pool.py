@@ -4,10 +4,17 @@ A candidate that hangs past its limit gets its worker killed (TIMED_OUT); a work
 (segfault, abort, fatal CUDA error) yields CRASHED or the worker's own RUNTIME_ERROR verdict; in
 every case a fresh worker is started at once so the next candidate gets a clean GPU context.
 Verdicts are cached by (task, candidate, options) so an identical request is answered at once.
-While the workers are busy, the first few queued candidates are prepared (static checks and the
-build into the workers' build cache, prepare.py) so the CPU-only phases overlap GPU work, and
-each new task's torch.compile baseline is compiled ahead by a side process that launches nothing
+While the workers are busy, queued candidates are prepared (static checks and the build into the
+workers' build cache, prepare.py) so the CPU-only phases overlap GPU work, and each new task's
+torch.compile baseline is compiled ahead by a side process that launches nothing
 (compile_warmer.py), so the worker's own compile is a cache hit.
+
+A free worker takes the oldest queued job that is ready: its preparation has finished and, if it
+times the torch.compile baseline, the warmer is not still compiling that task. A job not ready is
+held back for a bounded time (``prep_wait_s``, ``warm_wait_s``) while later ready jobs go first: a
+worker that took it would redo the same build or compile itself, with the GPU idle meanwhile (on
+the H200, a level-3 final evaluation spent 149 s compiling DenseNet201's baseline next to the
+warmer compiling the same graph, and 2.4 MB sources took 30-38 s to build in the worker).
 """
 
 from __future__ import annotations
@@ -53,6 +60,9 @@ class Job:
     future: asyncio.Future = field(repr=False, default=None)  # type: ignore[assignment]
     # The background preparation (prepare.Preparer), a concurrent.futures.Future once started.
     preparation: Any = field(repr=False, default=None)
+    # The job times the torch.compile baseline (so the compile warmer's work is the worker's too).
+    compiles_baseline: bool = False
+    enqueued: float = field(default_factory=time.monotonic)
 
 
 class WorkerSlot:
@@ -123,21 +133,24 @@ class WorkerPool:
     def __init__(self, gpus: list[GpuInfo], *, pool_name: str, options: dict[str, Any], queue_capacity: int,
                  startup_timeout_s: float, gpu_product: str = "", cache_size: int = 4096,
                  worker_target: Any = None, prepare_ahead: int | None = None, warm_compile: bool = False,
-                 warmer_target: Any = None) -> None:
+                 warmer_target: Any = None, prep_wait_s: float = 120.0, warm_wait_s: float = 300.0) -> None:
         self.pool_name = pool_name
         self.slots = [WorkerSlot(i, g, pool_name, options, gpu_product, worker_target) for i, g in enumerate(gpus)]
-        self.queue: asyncio.Queue[Job] = asyncio.Queue(maxsize=queue_capacity)
         self.queue_capacity = queue_capacity
+        # How long a job may be held back for its running preparation / its task's warm-up: bounded, so a
+        # stuck build thread or a hung warmer delays a job once and never stops the queue.
+        self.prep_wait_s, self.warm_wait_s = prep_wait_s, warm_wait_s
+        self._wakers: list[asyncio.Future] = []
         self._startup_timeout_s = startup_timeout_s
         self._tasks: list[asyncio.Task] = []
         self._cache: OrderedDict[str, bytes] = OrderedDict()
         self._cache_size = cache_size
         self._mean_job_s = 5.0
         self._options = options
-        # Queued jobs in queue order (the asyncio.Queue does not expose its contents).
+        # Queued jobs, oldest first.
         self._waiting: list[Job] = []
         self._preparer = Preparer(_prepare_ahead_setting() if prepare_ahead is None else prepare_ahead,
-                                  on_done=self._prepare_next)
+                                  on_done=self._prepared)
         # One warmer per pool: Inductor's caches are on the node's disk, shared by every worker.
         self.warmer = (CompileWarmer(worker_env(self.slots[0].gpu, {}), target=warmer_target)
                        if warm_compile and self.slots else None)
@@ -146,11 +159,15 @@ class WorkerPool:
     def cpu_only(self) -> bool:
         return not self.slots
 
+    def queue_depth(self) -> int:
+        return len(self._waiting)
+
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         for slot in self.slots:
             slot.spawn()
         if self.warmer is not None:
+            self.warmer.on_outcome = lambda: loop.call_soon_threadsafe(self._wake)
             self.warmer.start()  # not awaited: it only ever saves time
         await asyncio.gather(*(loop.run_in_executor(None, s.wait_ready, self._startup_timeout_s) for s in self.slots))
         for slot in self.slots:
@@ -192,18 +209,19 @@ class WorkerPool:
             verdict = V.Verdict.FromString(self._cache[key])
             verdict.cached = True
             return verdict
-        if self.queue.full():
-            wait_ms = int(1000 * self._mean_job_s * (self.queue.qsize() / max(1, len(self.slots)) + 1))
+        if len(self._waiting) >= self.queue_capacity:
+            wait_ms = int(1000 * self._mean_job_s * (len(self._waiting) / max(1, len(self.slots)) + 1))
             raise ResourceExhausted(f"evaluation queue is full ({self.queue_capacity} candidates waiting)",
                                     retry_after_ms=wait_ms)
         merged = {**self._options, **options}
         if self.warmer is not None and merged.get("compile_baseline", True) and not merged.get("verify_only"):
             # Also for candidate-only jobs: the run's final full evaluations come minutes later.
             self.warmer.request(task_source)
+            job.compiles_baseline = bool(merged.get("baselines", True))
         job.future = asyncio.get_running_loop().create_future()
-        self.queue.put_nowait(job)
         self._waiting.append(job)
         self._prepare_next()
+        self._wake()
         verdict = await job.future
         # Infrastructure outcomes (timeouts, crashes) are not cached: a retry may well differ.
         if verdict.outcome not in (V.VERDICT_OUTCOME_TIMED_OUT, V.VERDICT_OUTCOME_CRASHED) and self._cache_size:
@@ -216,6 +234,54 @@ class WorkerPool:
         """Start preparing the first queued jobs (never waits; called on enqueue, dequeue and when a
         preparation finishes)."""
         self._preparer.fill(self._waiting, self._preparation_work)
+
+    def _prepared(self) -> None:
+        """A preparation finished (on the event loop): start the next one, wake a waiting worker."""
+        self._prepare_next()
+        self._wake()
+
+    def _wake(self) -> None:
+        wakers, self._wakers = self._wakers, []
+        for waker in wakers:
+            if not waker.done():
+                waker.set_result(None)
+
+    def _hold_s(self, job: Job, now: float) -> float:
+        """Seconds this job is still held back (<= 0: ready to take)."""
+        waited = now - job.enqueued
+        preparing = job.preparation is not None and not job.preparation.done()
+        # Not started while others prepare: it will get its own preparation as soon as a thread frees.
+        unprepared = job.preparation is None and self._preparer.enabled and self._preparer.running() > 0
+        hold = self.prep_wait_s - waited if (preparing or unprepared) else 0.0
+        if (job.compiles_baseline and self.warmer is not None and self.warmer.pending(job.task_source)):
+            hold = max(hold, self.warm_wait_s - waited)
+        return hold
+
+    def _choose(self) -> tuple[Job | None, float | None]:
+        """The oldest ready job, else (None, seconds until the first hold expires; None: no jobs)."""
+        now = time.monotonic()
+        soonest: float | None = None
+        for job in self._waiting:
+            if job.future is not None and job.future.done():  # cancelled while it waited
+                return job, None
+            hold = self._hold_s(job, now)
+            if hold <= 0:
+                return job, None
+            soonest = hold if soonest is None else min(soonest, hold)
+        return None, soonest
+
+    async def _next_job(self) -> Job:
+        loop = asyncio.get_running_loop()
+        while True:
+            job, wait_s = self._choose()
+            if job is not None:
+                return job
+            waker = loop.create_future()
+            self._wakers.append(waker)
+            try:
+                await asyncio.wait_for(waker, wait_s)
+            except TimeoutError:
+                pass
 
     def _preparation_work(self, job: Job) -> Any:
         # The worker's own options merge, and the arch as far as the workers have told it.
@@ -235,7 +301,7 @@ class WorkerPool:
 
     async def _serve(self, slot: WorkerSlot) -> None:
         while True:
-            job = await self.queue.get()
+            job = await self._next_job()
             prepared = self._dequeued(job)
             if job.future.cancelled():  # the client gave up while it waited
                 continue

@@ -17,9 +17,9 @@ Preparation runs in a small thread pool inside the service process. Measured on 
 was 3.6 ms); the Check RPC already runs the same code the same way (``asyncio.to_thread``). A
 process pool would add a second torch-sized process, pickling and restart handling for no gain.
 
-Preparation never blocks or reorders the queue: a job whose preparation has not finished when a
-worker takes it is evaluated exactly as without preparation, and so is one whose preparation
-failed. KernelBench-format candidates get their static checks prepared but not their build (that
+A job whose preparation is still running is held back (for at most the pool's ``prep_wait_s``) while
+ready jobs behind it go first (pool.py); one taken before its preparation finished is evaluated
+exactly as without preparation, and so is one whose preparation failed. KernelBench-format candidates get their static checks prepared but not their build (that
 runs the candidate's Python, which only the worker may do).
 """
 
@@ -39,8 +39,8 @@ log = get_logger("kernelwright.gpu_evaluator.prepare")
 
 # The job-options key under which the pool hands prepared static findings to the worker.
 PREPARED_STATIC_KEY = "prepared_static"
-# Preparation threads at most, whatever the setting: each mostly waits on NVRTC.
-MAX_THREADS = 4
+# Preparation threads at most, whatever the setting: each mostly waits on NVRTC (which releases the GIL).
+MAX_THREADS = 8
 
 
 @dataclass(frozen=True)
@@ -200,7 +200,7 @@ def prepare_candidate(task_source: str, candidate: Any, options: dict[str, Any],
 
 
 class Preparer:
-    """Prepares the first ``ahead`` waiting jobs, at most ``ahead`` at a time, in background threads.
+    """Prepares waiting jobs oldest first, at most ``ahead`` at a time, in background threads.
 
     Jobs carry their preparation as ``job.preparation`` (a concurrent Future). ``fill`` and ``take``
     are called from the event loop and never wait; ``on_done`` is called on the event loop when a
@@ -226,10 +226,10 @@ class Preparer:
             return len(self._running)
 
     def fill(self, waiting: Sequence[Any], work: Callable[[Any], Callable[[], Preparation]]) -> None:
-        """Start preparing the first ``ahead`` waiting jobs that have no preparation yet."""
+        """Start preparing the oldest waiting jobs that have no preparation yet, up to ``ahead`` running."""
         if not self.enabled or self._closed:
             return
-        for job in list(waiting)[:self.ahead]:
+        for job in list(waiting):
             if self.running() >= self.ahead:
                 return
             if job.preparation is not None or (job.future is not None and job.future.done()):

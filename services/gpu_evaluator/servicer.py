@@ -101,6 +101,6 @@ class GpuEvaluatorServicer(gpu_evaluator_pb2_grpc.GpuEvaluatorServiceServicer):
                      for s in self._pool.slots],
             cpu_only=self._pool.cpu_only,
             queue_capacity=self._pool.queue_capacity,
-            queue_depth=self._pool.queue.qsize(),
+            queue_depth=self._pool.queue_depth(),
             formats=list(FORMATS),
         )

@@ -30,7 +30,7 @@ class GpuEvaluatorSettings(ServiceSettings):
     arch: str = Field("", description='NVRTC target, e.g. "sm_90a"; empty: the GPU\'s own.')
     cache_dir: str = Field(default_factory=lambda: str(Path.home() / ".cache" / "kernelwright" / "evaluator"))
     verdict_cache_size: int = Field(4096, ge=0)
-    prepare_ahead: int = Field(2, ge=0, le=16, description="Queued candidates whose static checks and build "
+    prepare_ahead: int = Field(4, ge=0, le=16, description="Queued candidates whose static checks and build "
                                "are prepared while the GPU works on earlier ones (docs/evaluator.md); 0 = off.")
     warm_compile: bool = Field(True, description="Compile each new task's torch.compile baseline ahead in a "
                                "side process that launches no GPU work, so the worker's compile is an "

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import signal
 import time
 from typing import Any
@@ -83,8 +84,9 @@ def simulated_worker_main(conn: Any, pool: str, options: dict[str, Any], gpu_pro
 
 
 def simulated_warmer_main(requests: Any, results: Any, env: dict[str, str]) -> None:
-    """A stand-in for compile_warmer.warmer_main: "compiles" every task at once, and dies (exit 3,
-    as a crashing compiler would) on a task source containing CRASH_WARMER."""
+    """A stand-in for compile_warmer.warmer_main: "compiles" every task at once (after ``WARM_SLOW:<s>``
+    seconds where the source says so), and dies (exit 3, as a crashing compiler would) on a task source
+    containing CRASH_WARMER."""
     os.environ.update(env)
     while True:
         item = requests.get()
@@ -93,5 +95,8 @@ def simulated_warmer_main(requests: Any, results: Any, env: dict[str, str]) -> N
         key, source = item
         if "CRASH_WARMER" in source:
             os._exit(3)
+        slow = re.search(r"WARM_SLOW:([\d.]+)", source)
+        if slow:
+            time.sleep(float(slow.group(1)))
         results.put((key, {"status": "compiled", "graphs": 1, "seconds": 0.0, "error": "",
                            "gpu": os.environ.get("CUDA_VISIBLE_DEVICES", "")}))

@@ -1,15 +1,20 @@
 """The torch.compile baseline compiled ahead (compile_warmer.py): it compiles without running, the
 worker's later compile of the same task is an Inductor cache hit, and the pool feeds it every task."""
 
+import asyncio
+import time
+
 import pytest
 import torch
 
-from kernelwright.common.v1 import kernel_pb2
+from kernelwright.common.v1 import kernel_pb2, verdict_pb2
 from kernelwright.gpu_evaluator import harness
 from kernelwright.gpu_evaluator.compile_warmer import CompileWarmer, warm_compile
 from kernelwright.gpu_evaluator.gpus import fake_gpus, visible_gpus
 from kernelwright.gpu_evaluator.pool import WorkerPool, candidate_id
 from kernelwright.gpu_evaluator.simulated_worker import simulated_warmer_main, simulated_worker_main
+
+V = verdict_pb2
 
 TASK = """
 import torch
@@ -137,6 +142,55 @@ async def test_the_pool_sends_each_new_task_once_and_skips_verify_only_jobs():
             assert outcome is not None and outcome["status"] == "compiled"
             assert outcome["gpu"] == gpus[0].physical_id, "the warmer sees one GPU, the first worker's"
         assert pool.warmer.wait_for(c, timeout_s=0) is None
+    finally:
+        await pool.stop()
+
+
+async def _evaluate_in_order(pool, jobs):
+    """Submit (task, candidate, options) in order, each enqueued before the next; the order they finished in."""
+    done: list[int] = []
+    tasks = []
+    for i, (task, candidate, options) in enumerate(jobs):
+        t = asyncio.create_task(pool.evaluate(task, candidate, options, 60))
+        t.add_done_callback(lambda _t, i=i: done.append(i))
+        tasks.append(t)
+        await asyncio.sleep(0)
+    return await asyncio.gather(*tasks), done
+
+
+async def _one_worker_pool(warm_wait_s: float) -> WorkerPool:
+    gpus = visible_gpus("all", env={}, probe=fake_gpus("NVIDIA H100 80GB HBM3;80"))
+    pool = WorkerPool(gpus, pool_name="test", options={}, queue_capacity=8, startup_timeout_s=60,
+                      worker_target=simulated_worker_main, warm_compile=True, warmer_target=simulated_warmer_main,
+                      prepare_ahead=0, warm_wait_s=warm_wait_s)
+    await pool.start()
+    return pool
+
+
+async def test_a_full_evaluation_waits_for_its_warm_up_while_other_jobs_run():
+    """The worker would compile the same baseline itself, next to the warmer: it runs jobs that need
+    no compile first, and the full evaluation once the warmer has cached its graph."""
+    pool = await _one_worker_pool(warm_wait_s=60)
+    try:
+        slow = SIM_TASK + "# WARM_SLOW:1.5\n"
+        jobs = [(slow, _candidate("SLOW:0.1 full"), {}), (slow, _candidate("SLOW:0.1 candidate-only"), {"baselines": False}),
+                (slow, _candidate("SLOW:0.1 verify"), {"verify_only": True})]
+        verdicts, order = await _evaluate_in_order(pool, jobs)
+        assert order == [1, 2, 0]
+        assert all(v.outcome in (V.VERDICT_OUTCOME_ACCEPTED, V.VERDICT_OUTCOME_VERIFIED_UNTIMED) for v in verdicts)
+        assert pool.warmer.stats.compiled == 1 and not pool.warmer.pending(slow)
+    finally:
+        await pool.stop()
+
+
+async def test_a_slow_warm_up_holds_a_full_evaluation_only_for_the_bound():
+    pool = await _one_worker_pool(warm_wait_s=0.5)
+    try:
+        stuck = SIM_TASK + "# WARM_SLOW:30\n"
+        start = time.monotonic()
+        verdicts, order = await _evaluate_in_order(pool, [(stuck, _candidate("SLOW:0.1 full"), {})])
+        assert 0.5 <= time.monotonic() - start < 10
+        assert verdicts[0].outcome == V.VERDICT_OUTCOME_ACCEPTED and pool.warmer.pending(stuck)
     finally:
         await pool.stop()
 

@@ -251,10 +251,10 @@ def cpu_worker_main(conn, pool, options, gpu_product="", env=None):
     worker.serve_jobs(_SlowConn(conn, 0.6), ctx, options)
 
 
-async def _pool(worker=simulated_worker_main, prepare_ahead=2, options=None, n_gpus=1):
+async def _pool(worker=simulated_worker_main, prepare_ahead=2, options=None, n_gpus=1, prep_wait_s=120.0):
     gpus = visible_gpus("all", env={}, probe=fake_gpus(",".join(["NVIDIA H100 80GB HBM3;80"] * n_gpus)))
     pool = WorkerPool(gpus, pool_name="test", options=options or {}, queue_capacity=16, startup_timeout_s=120,
-                      worker_target=worker, prepare_ahead=prepare_ahead)
+                      worker_target=worker, prepare_ahead=prepare_ahead, prep_wait_s=prep_wait_s)
     await pool.start()
     return pool
 
@@ -336,7 +336,7 @@ async def test_an_executor_that_cannot_start_work_falls_back(monkeypatch):
         await pool.stop()
 
 
-async def test_a_slow_preparation_never_holds_a_job_back(monkeypatch):
+async def test_a_stuck_preparation_holds_its_job_back_only_for_the_bound(monkeypatch):
     release = threading.Event()
 
     def stuck(*args, **kwargs):
@@ -344,11 +344,12 @@ async def test_a_slow_preparation_never_holds_a_job_back(monkeypatch):
         raise RuntimeError("released")
 
     monkeypatch.setattr(pool_mod, "prepare_candidate", stuck)
-    pool = await _pool()
+    pool = await _pool(prep_wait_s=1.0)
     try:
         start = time.monotonic()
         verdicts, order = await _evaluate_in_order(pool, [_simulated(f"SLOW:0.1 job{i}") for i in range(5)])
-        assert time.monotonic() - start < 10
+        elapsed = time.monotonic() - start
+        assert 1.0 <= elapsed < 10, "held for prep_wait_s, then given to the worker without its preparation"
         assert order == [0, 1, 2, 3, 4]
         assert [v.outcome for v in verdicts] == [V.VERDICT_OUTCOME_ACCEPTED] * 5
         # Two preparations stuck: no third one started, and the jobs went to the worker without them.
@@ -381,6 +382,29 @@ async def test_queue_order_is_unchanged_and_only_the_next_jobs_are_prepared(monk
         await pool.stop()
 
 
+async def test_a_prepared_job_goes_before_an_older_one_still_preparing(monkeypatch):
+    """The worker does not redo a build that is running in the background: it takes the next job
+    whose preparation is done, and the older one once its own is."""
+    real = prepare.prepare_candidate
+
+    def slow_for_job1(task_source, candidate, options, capabilities):
+        if "job1" in candidate.cuda_source:
+            time.sleep(1.5)
+        return real(task_source, candidate, options, capabilities)
+
+    monkeypatch.setattr(pool_mod, "prepare_candidate", slow_for_job1)
+    pool = await _pool()
+    try:
+        candidates = [_simulated(f"SLOW:0.3 job{i}") for i in range(4)]
+        verdicts, order = await _evaluate_in_order(pool, candidates)
+        assert order == [0, 2, 3, 1]
+        assert [v.outcome for v in verdicts] == [V.VERDICT_OUTCOME_ACCEPTED] * 4
+        assert pool._preparer.used == 4 and pool._preparer.late == 0, "every job ran with its own preparation"
+        assert all("prepare" in v.phase_seconds for v in verdicts)
+    finally:
+        await pool.stop()
+
+
 async def test_prepare_ahead_zero_does_nothing(monkeypatch):
     calls: list[str] = []
     monkeypatch.setattr(pool_mod, "prepare_candidate", lambda *a, **k: calls.append("called"))
@@ -400,7 +424,7 @@ async def test_the_setting_is_the_pools_default(monkeypatch):
     pool = WorkerPool([], pool_name="t", options={}, queue_capacity=4, startup_timeout_s=1)
     assert pool._preparer.ahead == 3
     monkeypatch.delenv("KW_GPU_EVALUATOR_PREPARE_AHEAD")
-    assert WorkerPool([], pool_name="t", options={}, queue_capacity=4, startup_timeout_s=1)._preparer.ahead == 2
+    assert WorkerPool([], pool_name="t", options={}, queue_capacity=4, startup_timeout_s=1)._preparer.ahead == 4
 
 
 def test_kernelbench_checks_ignore_names_as_the_reuse_rule_assumes():
