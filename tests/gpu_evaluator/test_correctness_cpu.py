@@ -172,3 +172,97 @@ def test_a_wrong_answer_on_a_well_conditioned_task_is_not_excused():
     assert outcome == V.VERDICT_OUTCOME_WRONG_ANSWER
     check = next(c for c in v.checks if c.name == "reference.fp64_agreement")
     assert check.passed and V.SUSPICION_FLAG_ILL_CONDITIONED not in v.suspicion
+
+
+# A long fp32 dot product: the reference's rounding (a few 1e-3 on answers of ~1e2) misses atol=rtol=1e-4 on
+# elements near zero, yet its answer means something (relative RMS error ~1e-6) — dev level1/6 and /16 on the H200.
+LONG_SUM_TASK = textwrap.dedent("""
+    import torch
+    class Model(torch.nn.Module):
+        def forward(self, a, b):
+            return torch.matmul(a, b)
+    def get_inputs():
+        return [torch.randn(8, 1 << 18), torch.randn(1 << 18, 8)]
+    def get_init_inputs():
+        return []
+""")
+
+
+class TwoInputs(CandidateRunner):
+    kernel_names = ["k"]
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __call__(self, a, b):
+        return self.fn(a, b)
+
+
+def _tf32(t: torch.Tensor) -> torch.Tensor:
+    """Inputs rounded to TF32's 10-bit mantissa (what a tensor-core TF32 GEMM multiplies)."""
+    return (t.contiguous().view(torch.int32) & ~0x1FFF).view(torch.float32)
+
+
+def _sequential_fp32(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """fp32 products summed in chunks of another order than the reference's: fp32-class, not bit-identical."""
+    out = torch.zeros(a.shape[0], b.shape[1])
+    for k in range(0, a.shape[1], 1 << 14):
+        out += a[:, k:k + (1 << 14)] @ b[k:k + (1 << 14)]
+    return out
+
+
+def test_the_long_sum_reference_itself_misses_fp64():
+    # The premise of the tests below (and of dev level1/6): if it ever fails, they test nothing.
+    ctx = pipeline.WorkerContext(torch.device("cpu"), None, None)
+    task = ctx.task(LONG_SUM_TASK)
+    misses = 0
+    for spec in harness.trial_specs(5):
+        inputs = harness.make_inputs(task.module, spec, torch.device("cpu"))
+        expected = harness.run(task.model, harness.clone_inputs(inputs))
+        exact = (inputs[0].double() @ inputs[1].double()).float()
+        misses += not pipeline.compare_outputs(exact, expected).passed
+    assert misses >= 1
+
+
+def test_an_fp32_kernel_summing_in_another_order_passes_against_fp64():
+    outcome, v, _ = _run_task(LONG_SUM_TASK, TwoInputs(_sequential_fp32))
+    assert outcome is None, [c.message for c in v.checks if not c.passed]
+    rescued = [c for c in v.checks if c.name.startswith("correctness.") and "judged against fp64" in c.message]
+    assert rescued and all(c.passed for c in rescued)
+    assert V.SUSPICION_FLAG_ILL_CONDITIONED in v.suspicion
+
+
+def test_the_exact_answer_passes_against_fp64():
+    outcome, v, _ = _run_task(LONG_SUM_TASK, TwoInputs(lambda a, b: (a.double() @ b.double()).float()))
+    assert outcome is None, [c.message for c in v.checks if not c.passed]
+
+
+def test_tf32_and_bf16_inputs_are_still_wrong_answers():
+    for lossy in (_tf32, lambda t: t.bfloat16().float()):
+        outcome, v, _ = _run_task(LONG_SUM_TASK, TwoInputs(lambda a, b, f=lossy: f(a) @ f(b)))
+        assert outcome == V.VERDICT_OUTCOME_WRONG_ANSWER
+        check = next(c for c in v.checks if c.name == "correctness.against_fp64")
+        assert not check.passed and "x the fp32 reference" in check.message
+
+
+def test_a_small_error_added_to_the_exact_answer_is_caught():
+    # 10x the reference's own error scale (a few 1e-3) on every element: over the 4x allowance.
+    outcome, v, _ = _run_task(LONG_SUM_TASK, TwoInputs(lambda a, b: (a.double() @ b.double()).float() + 0.05))
+    assert outcome == V.VERDICT_OUTCOME_WRONG_ANSWER
+
+
+def test_a_chaotic_task_gets_no_fp64_allowance():
+    # ILL_CONDITIONED_TASK's exact answer is 0 (the reference is all rounding): zeros stay a WRONG_ANSWER.
+    outcome, v, _ = _run_task(ILL_CONDITIONED_TASK, OneInput(lambda x: torch.zeros(x.shape[0])))
+    assert outcome == V.VERDICT_OUTCOME_WRONG_ANSWER
+    check = next(c for c in v.checks if c.name == "correctness.against_fp64")
+    assert "zero answer" in check.message or "too ill-conditioned" in check.message
+
+
+def test_an_integer_output_gets_no_allowance():
+    from kernelwright.gpu_evaluator.compare import within_reference_error
+
+    e = torch.arange(6)
+    assert not within_reference_error([e], [e + 1], [e.double()]).passed
+    x = torch.randn(6)
+    assert within_reference_error([x], [x], [x.double()]).passed
