@@ -15,6 +15,11 @@ echo "== call at $(date -u) code $(cat snap-rev 2>/dev/null)" >> $E/log.txt; nvi
 if [ -n "$KW_GPU_TESTS" ]; then
   timeout 220 python3 -m pytest tests/gpu_evaluator -m gpu -q -p no:cacheprovider -rA --timeout 150 > $OUT/pytest-gpu.txt 2>&1; echo "pytest gpu rc=$? at $(( $(date +%s) - T0 ))s" >> $E/log.txt
 fi
+if [ -n "$KW_ILLCOND" ]; then  # call 3: the fp64 judgement on the two level-1 tasks call 1 failed (their first candidates)
+  for n in 6_Matmul_with_large_K_dimension_ 16_Matmul_with_transposed_A; do
+    timeout 150 python3 -m kernelwright.cli.main evaluate .kb/dev/level1/$n.py docs/results/s8/illcond/$n.cu --json $OUT/verdict-$n.json > $OUT/evaluate-$n.txt 2>&1; echo "evaluate $n rc=$? at $(( $(date +%s) - T0 ))s" >> $E/log.txt
+  done
+fi
 nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv,noheader,nounits -lms 500 >> $E/util-s8-$T0.csv &
 SMI=$!
 KW_EVOLVER_STATE_PATH=$E/state-l3.db timeout $(left) python3 -m kernelwright.cli.main -v bench .kb/dev/level1 .kb/dev/level3 --budget 4 --concurrency ${KW_CONC:-12} --resume --out $E/l3 >> $E/bench-s8.log 2>&1; echo "bench rc=$? at $(( $(date +%s) - T0 ))s" >> $E/log.txt
