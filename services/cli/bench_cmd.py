@@ -5,7 +5,8 @@ JSONL files (merging runs split across GPUs; for a task in several files the las
 
 Each finished task is one flushed line of ``<out>/results.jsonl``, so a crash loses nothing;
 ``--resume`` skips tasks that already SUCCEEDED or FAILED there and runs ERROR/CANCELLED ones
-again. Each task's StartRun carries a request id derived from the output folder's identity
+again; with ``--rerun-failed`` also the FAILED ones, as new runs (after the evaluator's rules or the
+generator changed, say). Each task's StartRun carries a request id derived from the output folder's identity
 (``<out>/bench-id``, which moves with the folder) and the task, so a resumed bench re-attaches to a
 run the evolver still has instead of starting a second one.
 
@@ -99,9 +100,11 @@ def bench_id(out_dir: Path) -> str:
     return value
 
 
-def request_id(identity: str, task: task_pb2.Task) -> str:
-    digest = hashlib.sha256(f"{identity}|{task.level}/{task.name}".encode()).hexdigest()[:24]
-    return f"bench-{digest}"
+def request_id(identity: str, task: task_pb2.Task, attempt: int = 0) -> str:
+    """The StartRun request id of a task's run in this bench; ``attempt`` n > 0 is its n-th re-run after a
+    FAILED result (a new run: the same id would re-attach to the failed one)."""
+    key = f"{identity}|{task.level}/{task.name}" + (f"|rerun-{attempt}" if attempt else "")
+    return f"bench-{hashlib.sha256(key.encode()).hexdigest()[:24]}"
 
 
 # ---- running --------------------------------------------------------------------------------
@@ -114,7 +117,8 @@ class _InFlight:
     stopping: threading.Event
 
 
-def _run_one(stub, task: task_pb2.Task, options: RunOptions, identity: str, inflight: _InFlight) -> TaskResult | None:
+def _run_one(stub, task: task_pb2.Task, options: RunOptions, identity: str, inflight: _InFlight,
+             attempt: int = 0) -> TaskResult | None:
     key = f"{task.level}/{task.name}"
 
     def started(run_id: str) -> None:
@@ -122,7 +126,7 @@ def _run_one(stub, task: task_pb2.Task, options: RunOptions, identity: str, infl
             inflight.runs[key] = run_id
 
     try:
-        outcome = run_task(stub, task, options, request_id=request_id(identity, task), on_started=started)
+        outcome = run_task(stub, task, options, request_id=request_id(identity, task, attempt), on_started=started)
         result = result_from_run(task, outcome)
     except grpc.RpcError as exc:
         result = error_result(task, f"{exc.code().name}: {exc.details()}")
@@ -142,7 +146,7 @@ def _line(r: TaskResult) -> str:
 
 
 def run_bench_tasks(stub, tasks: list[task_pb2.Task], options: RunOptions, out_dir: Path, concurrency: int,
-                    console) -> None:
+                    console, attempts: dict[str, int] | None = None) -> None:
     writer = ResultsWriter(out_dir / RESULTS_FILE)
     inflight = _InFlight(threading.Lock(), {}, threading.Event())
     columns = [TextColumn("[bold]bench[/bold]"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
@@ -151,7 +155,9 @@ def run_bench_tasks(stub, tasks: list[task_pb2.Task], options: RunOptions, out_d
     identity = bench_id(out_dir)
     with Progress(*columns, console=console) as progress, ThreadPoolExecutor(max_workers=concurrency) as pool:
         bar = progress.add_task("", total=len(tasks))
-        pending: set[Future] = {pool.submit(_run_one, stub, t, options, identity, inflight) for t in tasks}
+        attempts = attempts or {}
+        pending: set[Future] = {pool.submit(_run_one, stub, t, options, identity, inflight,
+                                            attempts.get(f"{t.level}/{t.name}", 0)) for t in tasks}
         try:
             while pending:
                 done, pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
@@ -244,17 +250,28 @@ def run_bench(args, console, err_console) -> int:
         results_path = args.out / RESULTS_FILE
         if results_path.exists() and not args.resume:
             raise UsageError(f"{results_path} exists: pass --resume to continue it, or choose another --out")
+        if args.rerun_failed and not args.resume:
+            raise UsageError("--rerun-failed continues a bench: pass --resume too")
     except UsageError as exc:
         err_console.print(f"[red]error:[/red] {exc}", highlight=False)
         return EXIT_USAGE
     done = done_keys(results_path)
+    previous = list(read_results(results_path)) if results_path.is_file() else []
+    # A task's n-th re-run after FAILED results is attempt n (its FAILED lines so far): a bench cut during a
+    # re-run re-attaches to that run on the next --resume, and one that FAILED again is retried as a new run.
+    attempts: dict[str, int] = {}
+    for r in previous:
+        if r.outcome == "FAILED":
+            attempts[r.key] = attempts.get(r.key, 0) + 1
+    if args.rerun_failed:
+        done -= {r.key for r in latest_by_task(previous) if r.outcome == "FAILED"}
     todo = [t for t in tasks if f"{t.level}/{t.name}" not in done]
     console.print(f"{len(tasks)} tasks, {len(tasks) - len(todo)} already done, {len(todo)} to run "
                   f"({args.concurrency} at a time)", highlight=False)
     args.out.mkdir(parents=True, exist_ok=True)
     if todo:
         with evolver_stub(args.evolver, console) as stub:
-            run_bench_tasks(stub, todo, options, args.out, args.concurrency, console)
+            run_bench_tasks(stub, todo, options, args.out, args.concurrency, console, attempts)
     wanted = {f"{t.level}/{t.name}" for t in tasks}
     results = [r for r in latest_by_task(read_results(results_path)) if r.key in wanted]
     proposers = ", ".join(n for n, _ in options.proposers) or "the evolver's default"
@@ -276,4 +293,6 @@ def add_arguments(sub) -> None:
     b.add_argument("--out", type=Path, default=Path("bench-results"),
                    help="results.jsonl, results.parquet, report.md/.html, speedups.png (default: bench-results)")
     b.add_argument("--resume", action="store_true", help="continue an existing results.jsonl: skip finished tasks")
+    b.add_argument("--rerun-failed", action="store_true",
+                   help="with --resume: run tasks whose result is FAILED again, as new runs")
     b.add_argument("--concurrency", type=int, default=4, help="tasks run at once (default 4)")

@@ -175,3 +175,28 @@ def test_results_lines_are_json_with_the_documented_fields(devset, tmp_path):
                 "speedup_compile", "gpu", "date", "candidate_id", "proposer", "reason"):
         assert key in data, key
     assert data["level"] == 1  # from the levelN folder in its path
+
+
+def test_rerun_failed_starts_new_runs_for_failed_tasks_only(devset, tmp_path, capsys):
+    out = tmp_path / "out"
+    with FakeEvolverServer(SCRIPTS) as srv:
+        _bench(str(devset), "--evolver", srv.address, "--out", str(out), "--levels", "1,2")
+        first = {r.task.name: r.request_id for r in srv.fake.requests}
+        assert _bench(str(devset), "--evolver", srv.address, "--out", str(out), "--rerun-failed") == 2
+        assert "--resume" in capsys.readouterr().err
+        srv.fake.requests.clear()
+        assert _bench(str(devset), "--evolver", srv.address, "--out", str(out), "--levels", "1,2", "--resume",
+                      "--rerun-failed") == 0
+        rerun = {r.task.name: r.request_id for r in srv.fake.requests}
+        assert set(rerun) == {"13_Softmax_Div"}, "only the FAILED task runs again"
+        assert rerun["13_Softmax_Div"] != first["13_Softmax_Div"], "a new run, not the failed one re-attached"
+        srv.fake.requests.clear()
+        # It FAILED again: the next re-run is another new run; a plain --resume leaves it alone.
+        _bench(str(devset), "--evolver", srv.address, "--out", str(out), "--levels", "1,2", "--resume")
+        assert srv.fake.requests == []
+        _bench(str(devset), "--evolver", srv.address, "--out", str(out), "--levels", "1,2", "--resume",
+               "--rerun-failed")
+        again = [r.request_id for r in srv.fake.requests]
+    assert len(again) == 1 and again[0] not in (first["13_Softmax_Div"], rerun["13_Softmax_Div"])
+    lines = [r for r in read_results(out / "results.jsonl") if r.task == "13_Softmax_Div"]
+    assert [r.outcome for r in lines] == ["FAILED"] * 3
