@@ -4,7 +4,9 @@
 # in its store); level-1 rows land in the same results.jsonl, `bench report` splits them by level.
 # Before: git archive HEAD services scripts | gzip > snap.tgz ; cp docs/results/s7/call3/evo.tgz s7-evo.tgz
 #         (a later call on a cold machine: the last call's evo.tgz as s8-evo.tgz) ; carry [".whl", ".kb"]
-# KW_GPU_TESTS=1 runs the GPU tests first; KW_CALL_S (default 560) is the call's length in seconds.
+# KW_GPU_TESTS=1 runs the GPU tests first; KW_RERUN=1 adds --rerun-failed (new runs for FAILED tasks, e.g. level-1 6
+# and 16 under the fp64 judgement, 28_VisionTransformer after the unfold lowering); KW_CALL_S (default 560) is the
+# call's length in seconds. Next session: cp docs/results/s8/call2/evo.tgz s8-evo.tgz (the latest store).
 [ -d /tmp/site/grpc ] || python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl >/dev/null 2>&1
 export PYTHONPATH=/tmp/site; mkdir -p /tmp/kwp; rm -rf /tmp/snap; mkdir -p /tmp/snap && tar xzf snap.tgz -C /tmp/snap; ln -sfn /tmp/snap/services /tmp/kwp/kernelwright; export PYTHONPATH=/tmp/kwp:$PYTHONPATH; export PYTHONUNBUFFERED=1
 export KW_CONVERTER_MAX_PARALLEL=4 KW_EVOLVER_MAX_ACTIVE_RUNS=${KW_ACTIVE:-16} KW_GPU_EVALUATOR_PREPARE_AHEAD=${KW_AHEAD:-8}
@@ -22,7 +24,7 @@ if [ -n "$KW_ILLCOND" ]; then  # call 3: the fp64 judgement on the two level-1 t
 fi
 nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv,noheader,nounits -lms 500 >> $E/util-s8-$T0.csv &
 SMI=$!
-KW_EVOLVER_STATE_PATH=$E/state-l3.db timeout $(left) python3 -m kernelwright.cli.main -v bench .kb/dev/level1 .kb/dev/level3 --budget 4 --concurrency ${KW_CONC:-12} --resume --out $E/l3 >> $E/bench-s8.log 2>&1; echo "bench rc=$? at $(( $(date +%s) - T0 ))s" >> $E/log.txt
+KW_EVOLVER_STATE_PATH=$E/state-l3.db timeout $(left) python3 -m kernelwright.cli.main -v bench .kb/dev/level1 .kb/dev/level3 --budget 4 --concurrency ${KW_CONC:-12} --resume ${KW_RERUN:+--rerun-failed} --out $E/l3 >> $E/bench-s8.log 2>&1; echo "bench rc=$? at $(( $(date +%s) - T0 ))s" >> $E/log.txt
 kill $SMI
 python3 -c "import sqlite3,sys; [sqlite3.connect(p).execute('pragma wal_checkpoint(TRUNCATE)') for p in sys.argv[1:]]" $E/state-l*.db 2>/dev/null
 cp $E/l3/results.jsonl $OUT/results.jsonl; cp $E/bench-s8.log $OUT/bench-s8.log
