@@ -122,14 +122,17 @@ class EvaluatorDispatcher:
 
     # -- the API runs use -----------------------------------------------------------------------
     async def evaluate(self, run_id: str, target_pool: str, task: task_pb2.Task,
-                       candidate: kernel_pb2.KernelCandidate, *, skip_baselines: bool = False) -> verdict_pb2.Verdict:
-        """``skip_baselines``: time the candidate alone (ranking inside a search; never for reported numbers)."""
+                       candidate: kernel_pb2.KernelCandidate, *, skip_baselines: bool = False,
+                       measurement: int = 0) -> verdict_pb2.Verdict:
+        """``skip_baselines``: time the candidate alone (ranking inside a search; never for reported numbers).
+        ``measurement`` n > 0: a repeat measurement, timed anew by the evaluator (EvaluateOptions.measurement)."""
         loop = asyncio.get_running_loop()
         options = self.options
-        if skip_baselines:
+        if skip_baselines or measurement:
             options = epb.EvaluateOptions()
             options.CopyFrom(self.options)
-            options.skip_baselines = True
+            options.skip_baselines = options.skip_baselines or skip_baselines
+            options.measurement = measurement
         job = _Job(run_id, target_pool, epb.EvaluateRequest(task=task, candidate=candidate, options=options),
                    loop.create_future(), time.monotonic())
         self._queues.setdefault(run_id, deque()).append(job)

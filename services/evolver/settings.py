@@ -92,6 +92,10 @@ class EvolverSettings(DiscoverySettings):
     final_reevaluations: int = Field(2, ge=1, le=100, description="With search_timing=candidate: how many of the "
                                      "best distinct elites get a full evaluation at the end; the winner is the "
                                      "fastest of them by that evaluation.")
+    confirm_winner: bool = Field(True, description="After the search (and the final full evaluations), evaluate "
+                                 "the leader once more with both baselines, timed anew, and report that measurement: "
+                                 "the one that selected it is the best of several noisy ones (winner's curse). A "
+                                 "leader that falls behind is replaced by the next, which is confirmed too.")
     evaluator_timeout_s: float = Field(0.0, ge=0, description="Per-candidate limit sent to the evaluator; 0: its own.")
 
     @field_validator("proposer_weights")

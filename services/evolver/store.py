@@ -20,6 +20,8 @@ from kernelwright.evolver.v1 import evolver_pb2 as pb
 
 FINAL_STATES = (pb.RUN_STATE_SUCCEEDED, pb.RUN_STATE_FAILED, pb.RUN_STATE_CANCELLED)
 VERIFIED = (verdict_pb2.VERDICT_OUTCOME_ACCEPTED, verdict_pb2.VERDICT_OUTCOME_VERIFIED_UNTIMED)
+# final_verdicts rows under "<candidate id>#selection" hold the measurement that made a confirmed leader lead.
+SELECTION_SUFFIX = "#selection"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -310,6 +312,17 @@ class RunStore:
     def record_final_verdict(self, run_id: str, candidate_id: str, verdict: verdict_pb2.Verdict) -> None:
         self._write([("INSERT OR REPLACE INTO final_verdicts (run_id, id, verdict) VALUES (?, ?, ?)",
                       (run_id, candidate_id, verdict.SerializeToString())),
+                     ("UPDATE runs SET updated = ? WHERE id = ?", (time.time(), run_id))])
+
+    def record_confirmation(self, run_id: str, candidate_id: str, selection: verdict_pb2.Verdict,
+                            confirmation: verdict_pb2.Verdict) -> None:
+        """The leader's repeat measurement becomes its final verdict; the one that selected it is kept under
+        ``<id>#selection`` (which also marks the candidate as confirmed). One transaction: a crash leaves
+        either both or neither."""
+        self._write([("INSERT OR REPLACE INTO final_verdicts (run_id, id, verdict) VALUES (?, ?, ?)",
+                      (run_id, candidate_id + SELECTION_SUFFIX, selection.SerializeToString())),
+                     ("INSERT OR REPLACE INTO final_verdicts (run_id, id, verdict) VALUES (?, ?, ?)",
+                      (run_id, candidate_id, confirmation.SerializeToString())),
                      ("UPDATE runs SET updated = ? WHERE id = ?", (time.time(), run_id))])
 
     def final_verdicts(self, run_id: str) -> dict[str, verdict_pb2.Verdict]:

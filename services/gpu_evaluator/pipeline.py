@@ -46,6 +46,8 @@ class EvalOptions:
     compile_baseline: bool = True
     # False: time only the candidate (EvaluateOptions.skip_baselines) — for ranking inside a search.
     baselines: bool = True
+    # EvaluateOptions.measurement: n > 0 is a repeat; it changes the verdict cache key, not the evaluation.
+    measurement: int = 0
     launcher: str = "cuda-python"
     arch: str = ""
     cache_dir: str = "/tmp/kernelwright-evaluator"

@@ -53,6 +53,8 @@ def options_from(request: pb.EvaluateRequest, settings: GpuEvaluatorSettings, sh
         "compile_baseline": not o.skip_compile_baseline,
         # Candidate-only timing for ranking inside a search; part of the verdict cache key (pool.py).
         "baselines": not o.skip_baselines,
+        # A repeat measurement: only part of the verdict cache key (pool.py), so it is timed anew.
+        "measurement": o.measurement,
         "launcher": settings.launcher,
         "arch": settings.arch,
         "cache_dir": settings.cache_dir,

@@ -14,7 +14,7 @@ import pytest
 
 from kernelwright.archive.v1 import archive_pb2, archive_pb2_grpc
 from kernelwright.evolver.population import features
-from kernelwright.evolver.store import RunStore
+from kernelwright.evolver.store import SELECTION_SUFFIX, RunStore
 from kernelwright.evolver.v1 import evolver_pb2 as pb
 from tests.evolver import scripted
 from tests.evolver.conftest import TASK, watch_to_end
@@ -62,14 +62,16 @@ async def test_candidate_timing_searches_without_baselines_and_reports_full_verd
 
     store = _store(tmp_path)
     searched = store.candidates(run_id)
-    finals = store.final_verdicts(run_id)
+    stored = store.final_verdicts(run_id)
     store.close()
+    finals = {k: v for k, v in stored.items() if not k.endswith(SELECTION_SUFFIX)}
     searched_ids = {c.candidate.id for c in searched}
     assert len(searched_ids) == 8
     search_requests = [r for r in requests if not r[1]]
     full_requests = [r for r in requests if r[1]]
     assert {cid for cid, _ in search_requests} == searched_ids, "every search candidate is timed alone"
-    assert len(full_requests) == FINAL_REEVALUATIONS == len(finals), "the top-k elites, each evaluated in full once"
+    # The top-k elites, each evaluated in full once, then the leader once more (its confirmation).
+    assert len(full_requests) == FINAL_REEVALUATIONS + 1 and len(finals) == FINAL_REEVALUATIONS
     assert set(finals) == {cid for cid, _ in full_requests} <= searched_ids
     assert requests.index(full_requests[0]) >= len(search_requests), "the full evaluations come after the search"
     cell_best: dict = {}
@@ -83,6 +85,7 @@ async def test_candidate_timing_searches_without_baselines_and_reports_full_verd
     run = (await stub.GetRun(pb.GetRunRequest(run_id=run_id))).run
     t = run.best_verdict.timings
     assert run.best.id in finals and run.best_verdict == finals[run.best.id], "GetRun reports the full verdict"
+    assert full_requests[-1][0] == run.best.id and run.best.id + SELECTION_SUFFIX in stored, "the winner, confirmed"
     assert t.eager.median_ms > 0 and t.compiled.median_ms > 0 and t.speedup_vs_eager > 0 and t.speedup_vs_compile > 0
     assert run.best.id == min(finals, key=lambda cid: finals[cid].timings.candidate.median_ms)
     assert last.best_speedup_vs_eager == pytest.approx(t.speedup_vs_eager)
@@ -104,9 +107,10 @@ async def test_full_timing_sends_no_skip_baselines_and_no_final_reevaluation(mes
     last = (await watch_to_end(stub, run_id))[-1]
     assert last.state == pb.RUN_STATE_SUCCEEDED, last.message
     assert requests and all(baselines for _, baselines in requests)
-    assert len(requests) == 6, "one evaluation per candidate, nothing re-evaluated"
+    assert len(requests) == 7, "one evaluation per candidate, then only the leader's confirmation"
     store = _store(tmp_path)
-    assert store.final_verdicts(run_id) == {}
+    best = store.get_run(run_id).best_id
+    assert set(store.final_verdicts(run_id)) == {best, best + SELECTION_SUFFIX}
     store.close()
     assert last.best_speedup_vs_eager > 0
     assert all(e.speedup_eager > 0 for e in await _archived(mesh))
@@ -121,9 +125,11 @@ class HoldSecondFullEvaluation:
         self.full = 0
         self.holding = asyncio.Event()
 
-    async def evaluate(self, run_id, pool, task, candidate, *, skip_baselines=False):
+    async def evaluate(self, run_id, pool, task, candidate, *, skip_baselines=False, measurement=0):
         if skip_baselines:
             return await self.real.evaluate(run_id, pool, task, candidate, skip_baselines=True)
+        if measurement:  # the confirmation after the final full evaluations
+            return await self.real.evaluate(run_id, pool, task, candidate, measurement=measurement)
         self.full += 1
         if self.full > 1:
             await asyncio.Event().wait()
@@ -157,15 +163,94 @@ async def test_restart_between_search_end_and_final_reevaluation_redoes_only_wha
     last = (await watch_to_end(second["stub"], run_id))[-1]
     assert last.state == pb.RUN_STATE_SUCCEEDED, last.message
     assert searched_before == 8
-    assert len(requests) == 1 and requests[0][1], "only the missing full evaluation; the search is not resumed"
+    # Only the missing full evaluation and the leader's confirmation; the search is not resumed.
+    assert len(requests) == 2 and all(baselines for _, baselines in requests)
     assert requests[0][0] not in done
     store = _store(tmp_path)
-    finals = store.final_verdicts(run_id)
+    finals = {k: v for k, v in store.final_verdicts(run_id).items() if not k.endswith(SELECTION_SUFFIX)}
     store.close()
-    assert len(finals) == FINAL_REEVALUATIONS and done.items() <= finals.items()
+    assert len(finals) == FINAL_REEVALUATIONS
+    leader = requests[1][0]
+    assert {k: v for k, v in done.items() if k != leader}.items() <= finals.items()
     run = (await second["stub"].GetRun(pb.GetRunRequest(run_id=run_id))).run
     assert run.best_verdict.timings.eager.median_ms > 0 and run.best_verdict.timings.speedup_vs_compile > 0
     assert run.archived
+
+
+@pytest.fixture
+def confirmations(mesh, monkeypatch):
+    """The pool answers each candidate's first confirmation (measurement 1) by a rule set per test:
+    ``rule["slow"]`` times it 100x slower for the first candidate confirmed, ``rule["fail"]`` makes it a
+    WRONG_ANSWER. Records (candidate id, measurement) of every full request."""
+    from kernelwright.common.v1 import verdict_pb2
+
+    pool = mesh["evaluator_pool"]
+    real = pool.evaluate
+    state = {"rule": "", "seen": []}
+
+    async def spy(task_source, candidate, options, timeout_s):
+        verdict = await real(task_source, candidate, options, timeout_s)
+        if options["baselines"]:
+            state["seen"].append((candidate.id, options["measurement"]))
+        first_confirmation = options["measurement"] == 1 and not any(
+            m == 1 for _, m in state["seen"][:-1])
+        if first_confirmation and state["rule"] == "slow":
+            t = verdict.timings
+            t.candidate.median_ms *= 100
+            t.speedup_vs_eager /= 100
+            t.speedup_vs_compile /= 100
+        elif first_confirmation and state["rule"] == "fail":
+            verdict.outcome, verdict.correct = verdict_pb2.VERDICT_OUTCOME_WRONG_ANSWER, False
+            verdict.message = "output 0: 3 of 64 elements outside atol=0.0001 rtol=0.0001 (flaky)"
+        return verdict
+
+    monkeypatch.setattr(pool, "evaluate", spy)
+    return state
+
+
+@pytest.mark.parametrize("rule", ["slow", "fail"])
+async def test_a_leader_that_does_not_hold_up_hands_the_lead_over(mesh, confirmations, rule, tmp_path):
+    confirmations["rule"] = rule
+    stub = (await mesh["boot"](search_timing="candidate", final_reevaluations=FINAL_REEVALUATIONS))["stub"]
+    run_id = (await stub.StartRun(pb.StartRunRequest(task=TASK, budget=pb.Budget(max_candidates=8)))).run_id
+    last = (await watch_to_end(stub, run_id))[-1]
+    assert last.state == pb.RUN_STATE_SUCCEEDED, last.message
+    full = confirmations["seen"]
+    selections = [cid for cid, m in full if m == 0]
+    confirmed = [cid for cid, m in full if m == 1]
+    assert len(selections) == FINAL_REEVALUATIONS and len(confirmed) == 2, full
+    first, second = confirmed
+    assert first != second and set(confirmed) == set(selections), "both finalists confirmed, each once"
+    run = (await stub.GetRun(pb.GetRunRequest(run_id=run_id))).run
+    store = _store(tmp_path)
+    stored = store.final_verdicts(run_id)
+    store.close()
+    assert run.best.id == second, "the first leader fell behind (or failed): the other one won"
+    assert run.best_verdict == stored[second], "its confirmation is what is reported"
+    assert stored[second + SELECTION_SUFFIX].timings.candidate.median_ms > 0
+    if rule == "fail":
+        assert stored[first].outcome == verdict_pb2_outcome("WRONG_ANSWER")
+    else:
+        assert stored[first].timings.candidate.median_ms == pytest.approx(
+            100 * stored[first + SELECTION_SUFFIX].timings.candidate.median_ms)
+
+
+def verdict_pb2_outcome(name: str) -> int:
+    from kernelwright.common.v1 import verdict_pb2
+
+    return verdict_pb2.VerdictOutcome.Value(f"VERDICT_OUTCOME_{name}")
+
+
+async def test_confirmation_off_reports_the_selecting_measurement(mesh, requests, tmp_path):
+    stub = (await mesh["boot"](search_timing="candidate", final_reevaluations=FINAL_REEVALUATIONS,
+                               confirm_winner=False))["stub"]
+    run_id = (await stub.StartRun(pb.StartRunRequest(task=TASK, budget=pb.Budget(max_candidates=8)))).run_id
+    last = (await watch_to_end(stub, run_id))[-1]
+    assert last.state == pb.RUN_STATE_SUCCEEDED, last.message
+    assert len([r for r in requests if r[1]]) == FINAL_REEVALUATIONS
+    store = _store(tmp_path)
+    assert not any(k.endswith(SELECTION_SUFFIX) for k in store.final_verdicts(run_id))
+    store.close()
 
 
 def test_an_old_state_file_gets_the_new_column_on_open(tmp_path):

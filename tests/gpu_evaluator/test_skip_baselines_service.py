@@ -1,4 +1,5 @@
-"""skip_baselines from the wire to the worker: the servicer's mapping, the simulated worker, the cache key."""
+"""skip_baselines and measurement from the wire to the worker: the servicer's mapping, the simulated
+worker, the cache key."""
 
 from __future__ import annotations
 
@@ -48,3 +49,18 @@ async def test_cached_verdict_is_never_served_across_skip_baselines(first, secon
     assert again.cached, "the same request is served from the cache"
     full = b if not second else a
     assert full.timings.eager.median_ms > 0 and full.timings.speedup_vs_eager > 0
+
+
+async def test_a_repeat_measurement_is_timed_anew_not_served_from_the_cache():
+    assert _options()["measurement"] == 0 and _options(measurement=1)["measurement"] == 1
+    pool = await _pool()
+    try:
+        candidate = _candidate("MS:0.6 confirmed")
+        first = await pool.evaluate(TASK, candidate, _options(), 30)
+        repeat = await pool.evaluate(TASK, candidate, _options(measurement=1), 30)
+        again = await pool.evaluate(TASK, candidate, _options(measurement=1), 30)
+    finally:
+        await pool.stop()
+    assert not first.cached and not repeat.cached, "measurement 1 is a new evaluation on the worker"
+    assert again.cached, "the same repeat asked twice is one measurement"
+    assert repeat.timings.eager.median_ms > 0 and repeat.outcome == first.outcome

@@ -28,7 +28,7 @@ from kernelwright.common.v1 import task_pb2 as kernelwright_dot_common_dot_v1_do
 from kernelwright.common.v1 import verdict_pb2 as kernelwright_dot_common_dot_v1_dot_verdict__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n1kernelwright/gpu_evaluator/v1/gpu_evaluator.proto\x12\x1dkernelwright.gpu_evaluator.v1\x1a%kernelwright/common/v1/hardware.proto\x1a#kernelwright/common/v1/kernel.proto\x1a!kernelwright/common/v1/task.proto\x1a$kernelwright/common/v1/verdict.proto\"\xb4\x01\n\x0f\x45valuateOptions\x12\x1a\n\x12\x63orrectness_trials\x18\x01 \x01(\x05\x12\x15\n\rtiming_trials\x18\x02 \x01(\x05\x12\x13\n\x0bverify_only\x18\x03 \x01(\x08\x12\x0f\n\x07profile\x18\x04 \x01(\x08\x12\x1d\n\x15skip_compile_baseline\x18\x05 \x01(\x08\x12\x11\n\ttimeout_s\x18\x06 \x01(\x01\x12\x16\n\x0eskip_baselines\x18\x07 \x01(\x08\"\xba\x01\n\x0f\x45valuateRequest\x12*\n\x04task\x18\x01 \x01(\x0b\x32\x1c.kernelwright.common.v1.Task\x12:\n\tcandidate\x18\x02 \x01(\x0b\x32\'.kernelwright.common.v1.KernelCandidate\x12?\n\x07options\x18\x03 \x01(\x0b\x32..kernelwright.gpu_evaluator.v1.EvaluateOptions\"D\n\x10\x45valuateResponse\x12\x30\n\x07verdict\x18\x01 \x01(\x0b\x32\x1f.kernelwright.common.v1.Verdict\"v\n\x0c\x43heckRequest\x12*\n\x04task\x18\x01 \x01(\x0b\x32\x1c.kernelwright.common.v1.Task\x12:\n\tcandidate\x18\x02 \x01(\x0b\x32\'.kernelwright.common.v1.KernelCandidate\"A\n\rCheckResponse\x12\x30\n\x07verdict\x18\x01 \x01(\x0b\x32\x1f.kernelwright.common.v1.Verdict\"\x18\n\x16GetCapabilitiesRequest\"p\n\tGpuWorker\x12\r\n\x05index\x18\x01 \x01(\x05\x12\x32\n\x08hardware\x18\x02 \x01(\x0b\x32 .kernelwright.common.v1.Hardware\x12\r\n\x05state\x18\x03 \x01(\t\x12\x11\n\tevaluated\x18\x04 \x01(\x03\"\xdb\x01\n\x17GetCapabilitiesResponse\x12\x0c\n\x04pool\x18\x01 \x01(\t\x12\x39\n\x07workers\x18\x02 \x03(\x0b\x32(.kernelwright.gpu_evaluator.v1.GpuWorker\x12\x10\n\x08\x63pu_only\x18\x03 \x01(\x08\x12\x16\n\x0equeue_capacity\x18\x04 \x01(\x05\x12\x13\n\x0bqueue_depth\x18\x05 \x01(\x05\x12\x38\n\x07\x66ormats\x18\x06 \x03(\x0e\x32\'.kernelwright.common.v1.CandidateFormat2\xe9\x02\n\x13GpuEvaluatorService\x12k\n\x08\x45valuate\x12..kernelwright.gpu_evaluator.v1.EvaluateRequest\x1a/.kernelwright.gpu_evaluator.v1.EvaluateResponse\x12\x62\n\x05\x43heck\x12+.kernelwright.gpu_evaluator.v1.CheckRequest\x1a,.kernelwright.gpu_evaluator.v1.CheckResponse\x12\x80\x01\n\x0fGetCapabilities\x12\x35.kernelwright.gpu_evaluator.v1.GetCapabilitiesRequest\x1a\x36.kernelwright.gpu_evaluator.v1.GetCapabilitiesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n1kernelwright/gpu_evaluator/v1/gpu_evaluator.proto\x12\x1dkernelwright.gpu_evaluator.v1\x1a%kernelwright/common/v1/hardware.proto\x1a#kernelwright/common/v1/kernel.proto\x1a!kernelwright/common/v1/task.proto\x1a$kernelwright/common/v1/verdict.proto\"\xc9\x01\n\x0f\x45valuateOptions\x12\x1a\n\x12\x63orrectness_trials\x18\x01 \x01(\x05\x12\x15\n\rtiming_trials\x18\x02 \x01(\x05\x12\x13\n\x0bverify_only\x18\x03 \x01(\x08\x12\x0f\n\x07profile\x18\x04 \x01(\x08\x12\x1d\n\x15skip_compile_baseline\x18\x05 \x01(\x08\x12\x11\n\ttimeout_s\x18\x06 \x01(\x01\x12\x16\n\x0eskip_baselines\x18\x07 \x01(\x08\x12\x13\n\x0bmeasurement\x18\x08 \x01(\r\"\xba\x01\n\x0f\x45valuateRequest\x12*\n\x04task\x18\x01 \x01(\x0b\x32\x1c.kernelwright.common.v1.Task\x12:\n\tcandidate\x18\x02 \x01(\x0b\x32\'.kernelwright.common.v1.KernelCandidate\x12?\n\x07options\x18\x03 \x01(\x0b\x32..kernelwright.gpu_evaluator.v1.EvaluateOptions\"D\n\x10\x45valuateResponse\x12\x30\n\x07verdict\x18\x01 \x01(\x0b\x32\x1f.kernelwright.common.v1.Verdict\"v\n\x0c\x43heckRequest\x12*\n\x04task\x18\x01 \x01(\x0b\x32\x1c.kernelwright.common.v1.Task\x12:\n\tcandidate\x18\x02 \x01(\x0b\x32\'.kernelwright.common.v1.KernelCandidate\"A\n\rCheckResponse\x12\x30\n\x07verdict\x18\x01 \x01(\x0b\x32\x1f.kernelwright.common.v1.Verdict\"\x18\n\x16GetCapabilitiesRequest\"p\n\tGpuWorker\x12\r\n\x05index\x18\x01 \x01(\x05\x12\x32\n\x08hardware\x18\x02 \x01(\x0b\x32 .kernelwright.common.v1.Hardware\x12\r\n\x05state\x18\x03 \x01(\t\x12\x11\n\tevaluated\x18\x04 \x01(\x03\"\xdb\x01\n\x17GetCapabilitiesResponse\x12\x0c\n\x04pool\x18\x01 \x01(\t\x12\x39\n\x07workers\x18\x02 \x03(\x0b\x32(.kernelwright.gpu_evaluator.v1.GpuWorker\x12\x10\n\x08\x63pu_only\x18\x03 \x01(\x08\x12\x16\n\x0equeue_capacity\x18\x04 \x01(\x05\x12\x13\n\x0bqueue_depth\x18\x05 \x01(\x05\x12\x38\n\x07\x66ormats\x18\x06 \x03(\x0e\x32\'.kernelwright.common.v1.CandidateFormat2\xe9\x02\n\x13GpuEvaluatorService\x12k\n\x08\x45valuate\x12..kernelwright.gpu_evaluator.v1.EvaluateRequest\x1a/.kernelwright.gpu_evaluator.v1.EvaluateResponse\x12\x62\n\x05\x43heck\x12+.kernelwright.gpu_evaluator.v1.CheckRequest\x1a,.kernelwright.gpu_evaluator.v1.CheckResponse\x12\x80\x01\n\x0fGetCapabilities\x12\x35.kernelwright.gpu_evaluator.v1.GetCapabilitiesRequest\x1a\x36.kernelwright.gpu_evaluator.v1.GetCapabilitiesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,21 +36,21 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'kernelwright.gpu_evaluator.
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_EVALUATEOPTIONS']._serialized_start=234
-  _globals['_EVALUATEOPTIONS']._serialized_end=414
-  _globals['_EVALUATEREQUEST']._serialized_start=417
-  _globals['_EVALUATEREQUEST']._serialized_end=603
-  _globals['_EVALUATERESPONSE']._serialized_start=605
-  _globals['_EVALUATERESPONSE']._serialized_end=673
-  _globals['_CHECKREQUEST']._serialized_start=675
-  _globals['_CHECKREQUEST']._serialized_end=793
-  _globals['_CHECKRESPONSE']._serialized_start=795
-  _globals['_CHECKRESPONSE']._serialized_end=860
-  _globals['_GETCAPABILITIESREQUEST']._serialized_start=862
-  _globals['_GETCAPABILITIESREQUEST']._serialized_end=886
-  _globals['_GPUWORKER']._serialized_start=888
-  _globals['_GPUWORKER']._serialized_end=1000
-  _globals['_GETCAPABILITIESRESPONSE']._serialized_start=1003
-  _globals['_GETCAPABILITIESRESPONSE']._serialized_end=1222
-  _globals['_GPUEVALUATORSERVICE']._serialized_start=1225
-  _globals['_GPUEVALUATORSERVICE']._serialized_end=1586
+  _globals['_EVALUATEOPTIONS']._serialized_end=435
+  _globals['_EVALUATEREQUEST']._serialized_start=438
+  _globals['_EVALUATEREQUEST']._serialized_end=624
+  _globals['_EVALUATERESPONSE']._serialized_start=626
+  _globals['_EVALUATERESPONSE']._serialized_end=694
+  _globals['_CHECKREQUEST']._serialized_start=696
+  _globals['_CHECKREQUEST']._serialized_end=814
+  _globals['_CHECKRESPONSE']._serialized_start=816
+  _globals['_CHECKRESPONSE']._serialized_end=881
+  _globals['_GETCAPABILITIESREQUEST']._serialized_start=883
+  _globals['_GETCAPABILITIESREQUEST']._serialized_end=907
+  _globals['_GPUWORKER']._serialized_start=909
+  _globals['_GPUWORKER']._serialized_end=1021
+  _globals['_GETCAPABILITIESRESPONSE']._serialized_start=1024
+  _globals['_GETCAPABILITIESRESPONSE']._serialized_end=1243
+  _globals['_GPUEVALUATORSERVICE']._serialized_start=1246
+  _globals['_GPUEVALUATORSERVICE']._serialized_end=1607
 # @@protoc_insertion_point(module_scope)

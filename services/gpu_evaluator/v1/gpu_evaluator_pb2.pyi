@@ -11,7 +11,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class EvaluateOptions(_message.Message):
-    __slots__ = ("correctness_trials", "timing_trials", "verify_only", "profile", "skip_compile_baseline", "timeout_s", "skip_baselines")
+    __slots__ = ("correctness_trials", "timing_trials", "verify_only", "profile", "skip_compile_baseline", "timeout_s", "skip_baselines", "measurement")
     CORRECTNESS_TRIALS_FIELD_NUMBER: _ClassVar[int]
     TIMING_TRIALS_FIELD_NUMBER: _ClassVar[int]
     VERIFY_ONLY_FIELD_NUMBER: _ClassVar[int]
@@ -19,6 +19,7 @@ class EvaluateOptions(_message.Message):
     SKIP_COMPILE_BASELINE_FIELD_NUMBER: _ClassVar[int]
     TIMEOUT_S_FIELD_NUMBER: _ClassVar[int]
     SKIP_BASELINES_FIELD_NUMBER: _ClassVar[int]
+    MEASUREMENT_FIELD_NUMBER: _ClassVar[int]
     correctness_trials: int
     timing_trials: int
     verify_only: bool
@@ -26,7 +27,8 @@ class EvaluateOptions(_message.Message):
     skip_compile_baseline: bool
     timeout_s: float
     skip_baselines: bool
-    def __init__(self, correctness_trials: _Optional[int] = ..., timing_trials: _Optional[int] = ..., verify_only: _Optional[bool] = ..., profile: _Optional[bool] = ..., skip_compile_baseline: _Optional[bool] = ..., timeout_s: _Optional[float] = ..., skip_baselines: _Optional[bool] = ...) -> None: ...
+    measurement: int
+    def __init__(self, correctness_trials: _Optional[int] = ..., timing_trials: _Optional[int] = ..., verify_only: _Optional[bool] = ..., profile: _Optional[bool] = ..., skip_compile_baseline: _Optional[bool] = ..., timeout_s: _Optional[float] = ..., skip_baselines: _Optional[bool] = ..., measurement: _Optional[int] = ...) -> None: ...
 
 class EvaluateRequest(_message.Message):
     __slots__ = ("task", "candidate", "options")
