@@ -119,6 +119,32 @@ def test_unsupported_ops_are_named() -> None:
     assert isinstance(r, LoweringUnsupported) and "get_inputs" in r.reason
 
 
+RECURRENT_TASK = """
+import torch
+class Model(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn = torch.nn.{layer}(8, 16, num_layers=2, batch_first=True)
+    def forward(self, x):
+        return self.rnn(x)[0]
+def get_inputs():
+    return [torch.randn(4, 64, 8)]
+def get_init_inputs():
+    return []
+"""
+
+
+@pytest.mark.parametrize("layer", ["LSTM", "GRU", "RNN"])
+def test_recurrent_layers_are_refused_before_tracing(layer) -> None:
+    import time
+
+    start = time.monotonic()
+    r = analyze_program(RECURRENT_TASK.format(layer=layer))
+    assert isinstance(r, LoweringUnsupported) and f"recurrent layers ({layer})" in r.reason
+    # Refused from the built module, not after unrolling 64 steps x 2 layers through make_fx.
+    assert time.monotonic() - start < 10
+
+
 def test_schedule_knobs_neighbours_and_crossover() -> None:
     s = LoweringSchedule()
     assert LoweringSchedule.from_map(s.as_map()) == s

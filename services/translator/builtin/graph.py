@@ -185,6 +185,13 @@ def trace_task(task_source: str) -> Graph:
         raise LoweringError(f"could not build the task on the meta device: {type(exc).__name__}: {exc}") from None
     if not inputs:
         raise LoweringError("task has no inputs")
+    recurrent = sorted({type(m).__name__ for m in model.modules() if isinstance(m, torch.nn.RNNBase)})
+    if recurrent:
+        # make_fx unrolls every time step of every layer into its own ops: for the dev LSTMs/GRUs that is
+        # minutes of tracing (twice: batch B and B+1) behind the process-wide proposal lock, stalling every
+        # other run's proposals, for a graph of thousands of stages no candidate could be built from.
+        raise LoweringError(f"recurrent layers ({', '.join(recurrent)}) are not lowered: tracing would unroll "
+                            "every time step into its own ops")
     for i, x in enumerate(inputs):
         if not isinstance(x, torch.Tensor):
             if isinstance(x, (int, float)) and not isinstance(x, bool):
