@@ -387,6 +387,19 @@ def test_a_model_that_fails_to_build_anywhere_reports_the_meta_error() -> None:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not cuda_emulator.available(), reason="g++ not available")
+@pytest.mark.parametrize("name, cap", [("43_MinGPTCausalAttention", 32), ("50_ReLUSelfAttention", 24)])
+def test_split_attention_lowers_and_matches_shrunk(name: str, cap: int) -> None:
+    """minGPT-style attention: ``q, k, v = c_attn(x).split(n_embd, dim=2)`` (split_with_sizes as slice views),
+    a causal mask buffer, masked_fill and softmax (43) or relu (50). The cap keeps n_embd a multiple of n_head."""
+    path = DEV / f"level3/{name}.py"
+    if not path.exists():
+        pytest.skip(f"{path} not available")
+    exp, got = _run(shrink_task(path.read_text(), cap=cap), AUTO_REDUCE, False)
+    _check_outputs(exp, got)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not cuda_emulator.available(), reason="g++ not available")
 @pytest.mark.parametrize("vary", [False, True], ids=["task_batch", "batch_plus_one"])
 def test_vision_transformer_lowers_and_matches_shrunk(vary: bool) -> None:
     """Dev level3/28_VisionTransformer: patches by unfold, attention's safe softmax masks rows with any().

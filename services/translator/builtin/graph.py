@@ -93,6 +93,27 @@ def _decomposition_table() -> dict:
     extra = [getattr(aten, n) for n in names if hasattr(aten, n)]
     table.update(get_decompositions(extra))
     table.update(_bool_reductions(aten))
+    table.update(_splits(aten))
+    return table
+
+
+def _splits(aten: Any) -> dict:
+    """split_with_sizes as one slice view per piece: a multi-output op the lowering has no stage for, while
+    a slice is a view it indexes through. They come from real models: ``q, k, v = c_attn(x).split(n, dim=2)``
+    (minGPT-style attention, dev level3/43, 44, 50)."""
+    def split_with_sizes(x: Any, split_sizes: Any, dim: int = 0) -> list:
+        dim = dim % x.dim()
+        pieces, start = [], 0
+        for size in split_sizes:
+            pieces.append(aten.slice.Tensor(x, dim, start, start + size))
+            start += size
+        return pieces
+
+    table = {}
+    for name in ("split_with_sizes", "unsafe_split_with_sizes"):
+        packet = getattr(aten, name, None)
+        if packet is not None and hasattr(packet, "default"):
+            table[packet.default] = split_with_sizes
     return table
 
 
