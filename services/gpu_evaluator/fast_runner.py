@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from kernelwright.common.v1 import kernel_pb2, verdict_pb2
 from kernelwright.gpu_evaluator import launchers, plan as plan_mod
 from kernelwright.gpu_evaluator.nvrtc_build import compile_cuda
-from kernelwright.gpu_evaluator.runners import BuildFailed, CandidateRunner
+from kernelwright.gpu_evaluator.runners import BuildFailed, CandidateRunner, ParameterCopies
 
 V = verdict_pb2
 _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16,
@@ -82,9 +82,14 @@ class FastRunner(CandidateRunner):
                         raise BuildFailed(V.VERDICT_OUTCOME_COMPILE_ERROR,
                                           f"kernel {name!r} is not in the compiled module: {exc}") from exc
         self.kernel_names = sorted(self._functions)
-        self.params = {name.replace(".", "_"): t for name, t in
-                       [*task.model.named_parameters(), *task.model.named_buffers()]}
+        # Copies, never the reference model's own tensors (runners.ParameterCopies says why).
+        self._copies = ParameterCopies([(name.replace(".", "_"), t) for name, t in
+                                        [*task.model.named_parameters(), *task.model.named_buffers()]])
+        self.params = self._copies.tensors
         self._resolved: dict[tuple, plan_mod.ResolvedPlan] = {}
+
+    def modified_parameter(self) -> str:
+        return self._copies.modified()
 
     def resources(self) -> list[V.ResourceUsage]:
         out = []

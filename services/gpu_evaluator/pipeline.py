@@ -175,6 +175,12 @@ def _correctness(ctx: WorkerContext, task: TaskState, runner: CandidateRunner, v
         if changed:
             _check(verdict, "inputs_unmodified", False, changed, seed=spec.seed, distribution=spec.distribution)
             return V.VERDICT_OUTCOME_INPUTS_MODIFIED
+        written = runner.modified_parameter()
+        if written:
+            _check(verdict, "parameters_unmodified", False,
+                   f"the candidate wrote to its copy of parameter/buffer {written!r}", seed=spec.seed,
+                   distribution=spec.distribution)
+            return V.VERDICT_OUTCOME_INPUTS_MODIFIED
         result: Comparison = compare_outputs(expected, actual)
         exact = rescue = None
         if not result.passed and result.worst:

@@ -31,6 +31,35 @@ class CandidateRunner:
     def resources(self) -> list[V.ResourceUsage]:
         return []
 
+    def modified_parameter(self) -> str:
+        """The name of a parameter or buffer the candidate wrote to, or "" (runners that hand none out)."""
+        return ""
+
+
+class ParameterCopies:
+    """The candidate's own copies of the task's parameters and buffers, and a snapshot to check them against.
+
+    Fast-format kernels get raw pointers to the tensors their plan names. Given the reference model's own
+    weights, a kernel could rewrite them after a correct first trial (zeros, say). The reference runs first in
+    every trial, so it would then compute the same degenerate answer as a cheap candidate. With copies, the
+    reference stays untouched, and a write shows up as a difference from the snapshot. The reference's own
+    buffer updates (train-mode BatchNorm running stats) touch neither.
+    """
+
+    def __init__(self, named: list[tuple[str, torch.Tensor]]) -> None:
+        self.tensors = {name: t.detach().clone() for name, t in named}
+        self._snapshot = {name: t.clone() for name, t in self.tensors.items()}
+
+    def modified(self) -> str:
+        for name, t in self.tensors.items():
+            if not torch.equal(_bits(t), _bits(self._snapshot[name])):  # bit for bit: NaN == NaN, -0.0 != 0.0
+                return name
+        return ""
+
+
+def _bits(t: torch.Tensor) -> torch.Tensor:
+    return t.contiguous().reshape(-1).view(torch.uint8)
+
 
 class KernelBenchRunner(CandidateRunner):
     def __init__(self, source: str, task: Any, device: torch.device, cache_root: Path) -> None:

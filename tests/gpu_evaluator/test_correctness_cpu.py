@@ -266,3 +266,42 @@ def test_an_integer_output_gets_no_allowance():
     assert not within_reference_error([e], [e + 1], [e.double()]).passed
     x = torch.randn(6)
     assert within_reference_error([x], [x], [x.double()]).passed
+
+
+def test_parameter_copies_see_a_write_bit_for_bit():
+    from kernelwright.gpu_evaluator.runners import ParameterCopies
+
+    model = torch.nn.Linear(4, 3)
+    model.bias.data[0] = float("nan")  # NaN is not a change by itself
+    copies = ParameterCopies(list(model.named_parameters()))
+    assert copies.modified() == ""
+    assert copies.tensors["weight"].data_ptr() != model.weight.data_ptr(), "the candidate never gets the originals"
+    copies.tensors["weight"][1, 2] = -0.0 if copies.tensors["weight"][1, 2] == 0 else 0.0
+    assert copies.modified() == "weight"
+    assert torch.equal(model.weight, ParameterCopies(list(model.named_parameters())).tensors["weight"])
+
+
+class WritesItsWeights(Runner):
+    """A candidate that answers correctly, then rewrites the weights it was handed (zeros), as a fast-format
+    kernel could through a parameter pointer."""
+
+    def __init__(self, fn):
+        super().__init__(fn)
+        from kernelwright.gpu_evaluator.runners import ParameterCopies
+
+        self.copies = ParameterCopies([("w", torch.ones(3))])
+
+    def __call__(self, x, y):
+        out = super().__call__(x, y)
+        self.copies.tensors["w"].zero_()
+        return out
+
+    def modified_parameter(self) -> str:
+        return self.copies.modified()
+
+
+def test_a_candidate_that_writes_its_parameters_is_caught():
+    outcome, v, _ = _run_task(TASK, WritesItsWeights(lambda x, y: torch.relu(x) * 2.0 + y))
+    assert outcome == V.VERDICT_OUTCOME_INPUTS_MODIFIED
+    check = next(c for c in v.checks if c.name == "parameters_unmodified")
+    assert not check.passed and "'w'" in check.message
