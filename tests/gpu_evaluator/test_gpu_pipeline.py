@@ -47,3 +47,15 @@ def test_both_launch_back_ends_agree(ctx, tmp_path, launcher):
     pytest.importorskip("pycuda" if launcher == "pycuda" else "cuda.bindings")
     v = _evaluate(ctx, "honest.cu", tmp_path, verify_only=True, launcher=launcher)
     assert v.outcome == V.VERDICT_OUTCOME_VERIFIED_UNTIMED, v.message
+
+
+def test_a_fast_kernel_that_zeroes_its_weight_is_inputs_modified(ctx, tmp_path):
+    """writes_weight.cu computes x * weight correctly, then zeroes the weight pointer it was handed."""
+    from kernelwright.gpu_evaluator.candidate_files import load_candidate
+    from kernelwright.gpu_evaluator.pipeline import EvalOptions, evaluate
+
+    task = (FAULTS / "task_scale_by_weight.py").read_text()
+    v = evaluate(ctx, task, load_candidate(FAULTS / "writes_weight.cu"), EvalOptions(cache_dir=str(tmp_path)))
+    assert v.outcome == V.VERDICT_OUTCOME_INPUTS_MODIFIED, v.message
+    check = next(c for c in v.checks if c.name == "parameters_unmodified")
+    assert not check.passed and "weight" in check.message

@@ -502,3 +502,17 @@ def test_fast_cuda_text_checks() -> None:
 def test_check_ids_are_stable() -> None:
     assert CHECK_IDS[:3] == ("static.syntax", "static.no_model_new", "static.no_cuda_kernel")
     assert len(set(CHECK_IDS)) == len(CHECK_IDS) == 17
+
+
+def test_the_parameter_write_fault_passes_every_static_check():
+    """faults/writes_weight.cu is caught only at run time (parameters_unmodified, a GPU test): no static
+    check may claim it, or the GPU test would not be testing the copies."""
+    from pathlib import Path
+
+    from kernelwright.gpu_evaluator.candidate_files import load_candidate
+
+    faults = Path(__file__).parent / "faults"
+    found = static_verdict_checks(load_candidate(faults / "writes_weight.cu"),
+                                  task_source=(faults / "task_scale_by_weight.py").read_text(),
+                                  input_names=["in0"], param_names=["weight"])
+    assert found and all(f.passed for f in found), [f for f in found if not f.passed]
