@@ -51,6 +51,10 @@ _PRELUDE = r"""
 #define __restrict__ __restrict
 #define __launch_bounds__(...)
 #define __shared__ static
+#define __align__(n) __attribute__((aligned(n)))
+struct alignas(8) float2 { float x, y; };
+struct alignas(16) float4 { float x, y, z, w; };
+static inline float4 make_float4(float x, float y, float z, float w) { return {x, y, z, w}; }
 struct kw_uint3 { unsigned x, y, z; };
 static kw_uint3 blockIdx, threadIdx, blockDim, gridDim;
 static inline int min(int a, int b) { return a < b ? a : b; }
@@ -252,6 +256,8 @@ def test_gemm_odd_shapes_every_schedule(schedule: GemmSchedule) -> None:
     _gemm_case(schedule, 2, 37, 45, 53)
     _gemm_case(schedule, 1, 1, 1, 1, seed=1)
     _gemm_case(schedule, 1, schedule.tile_m + 3, schedule.tile_n - 1, 2 * schedule.tile_k + 1, seed=2)
+    # n % 4 == 0: whole column groups take the float4 store, past the first column tile too.
+    _gemm_case(schedule, 1, 5, schedule.tile_n + 4, 17, seed=3, bias=True)
 
 
 @needs_gxx

@@ -85,6 +85,8 @@ class GemmSchedule:
     def __post_init__(self) -> None:
         if self.tile_m % self.thread_m or self.tile_n % self.thread_n:
             raise ValueError(f"tile must be a multiple of the per-thread block: {self}")
+        if self.tile_m % 4 or self.tile_n % 4:
+            raise ValueError(f"tile_m and tile_n must be multiples of 4 (16-byte aligned shared rows): {self}")
         if not 32 <= self.threads <= 1024 or self.threads % 32:
             raise ValueError(f"{self.threads} threads per block (need a multiple of 32 in 32..1024): {self}")
         if SPLIT_K_CHUNK % self.tile_k:
@@ -192,6 +194,14 @@ _GEMM_TEMPLATE = r"""
 #define PREFIX_NT (PREFIX_NTX * PREFIX_NTY)
 #define PREFIX_A_PER_T ((PREFIX_TM * PREFIX_TK) / PREFIX_NT)
 #define PREFIX_B_PER_T ((PREFIX_TK * PREFIX_TN) / PREFIX_NT)
+// A thread owns PREFIX_RM rows in groups of PREFIX_VM consecutive ones, group g at g * NTY * VM (same for
+// columns): the compute loop reads each group with one vector load, conflict-free across the warp.
+#define PREFIX_VM VEC_M
+#define PREFIX_VN VEC_N
+#define PREFIX_VTM VEC_TYPE_M
+#define PREFIX_VTN VEC_TYPE_N
+#define PREFIX_ROW(g, u) ((g) * (PREFIX_NTY * PREFIX_VM) + ty * PREFIX_VM + (u))
+#define PREFIX_COL(g, u) ((g) * (PREFIX_NTX * PREFIX_VN) + tx * PREFIX_VN + (u))
 
 extern "C" __global__ void __launch_bounds__(PREFIX_NT) PREFIX_gemm(
     const float* __restrict__ A, const float* __restrict__ B, BIAS_PARAM float* __restrict__ C,
@@ -200,8 +210,8 @@ extern "C" __global__ void __launch_bounds__(PREFIX_NT) PREFIX_gemm(
     long long splits, long long kps, float alpha)
 {
     // +4 padding keeps the transposed stores of the k-contiguous load path off one bank.
-    __shared__ float As[2][PREFIX_TK][PREFIX_TM + 4];
-    __shared__ float Bs[2][PREFIX_TK][PREFIX_TN + 4];
+    __shared__ __align__(16) float As[2][PREFIX_TK][PREFIX_TM + 4];
+    __shared__ __align__(16) float Bs[2][PREFIX_TK][PREFIX_TN + 4];
     const int tid = threadIdx.x;
     const int tx = tid % PREFIX_NTX;
     const int ty = tid / PREFIX_NTX;
@@ -266,10 +276,17 @@ extern "C" __global__ void __launch_bounds__(PREFIX_NT) PREFIX_gemm(
 #pragma unroll
                 for (int kk = 0; kk < PREFIX_TK; ++kk) {
                     float av[PREFIX_RM], bv[PREFIX_RN];
+                    // Vector shared reads: PREFIX_VM (PREFIX_VN) consecutive rows (columns) per load.
 #pragma unroll
-                    for (int r = 0; r < PREFIX_RM; ++r) av[r] = As[buf][kk][ty + r * PREFIX_NTY];
+                    for (int g = 0; g < PREFIX_RM / PREFIX_VM; ++g) {
+                        const PREFIX_VTM v = *reinterpret_cast<const PREFIX_VTM*>(&As[buf][kk][PREFIX_ROW(g, 0)]);
+                        PREFIX_UNPACK_M
+                    }
 #pragma unroll
-                    for (int c = 0; c < PREFIX_RN; ++c) bv[c] = Bs[buf][kk][tx + c * PREFIX_NTX];
+                    for (int g = 0; g < PREFIX_RN / PREFIX_VN; ++g) {
+                        const PREFIX_VTN v = *reinterpret_cast<const PREFIX_VTN*>(&Bs[buf][kk][PREFIX_COL(g, 0)]);
+                        PREFIX_UNPACK_N
+                    }
 #pragma unroll
                     for (int r = 0; r < PREFIX_RM; ++r)
 #pragma unroll
@@ -284,17 +301,30 @@ extern "C" __global__ void __launch_bounds__(PREFIX_NT) PREFIX_gemm(
                 buf ^= 1;
             }
             const long long out_base = (splits > 1 ? (sp * batch + bt) : bt) * M * N;
+            // Whole 4-column groups go out as one float4 store when rows are 16-byte aligned.
+            const bool vec_store = PREFIX_VN == 4 && (N & 3) == 0 && (((unsigned long long)C) & 15) == 0;
 #pragma unroll
             for (int r = 0; r < PREFIX_RM; ++r) {
-                const long long gi = row0 + ty + r * PREFIX_NTY;
+                const long long gi = row0 + PREFIX_ROW(r / PREFIX_VM, r % PREFIX_VM);
                 if (gi >= M) continue;
+                float* __restrict__ crow = C + out_base + gi * N;
 #pragma unroll
                 for (int c = 0; c < PREFIX_RN; ++c) {
-                    const long long gj = col0 + tx + c * PREFIX_NTX;
-                    if (gj >= N) continue;
+                    const long long gj = col0 + PREFIX_COL(c / PREFIX_VN, c % PREFIX_VN);
                     float v = acc[r][c];
-                    if (splits == 1) { v = alpha * v BIAS_EPILOGUE; }
-                    C[out_base + gi * N + gj] = v;
+                    if (splits == 1) { if (gj < N) { v = alpha * v BIAS_EPILOGUE; } }
+                    acc[r][c] = v;
+                }
+#pragma unroll
+                for (int c = 0; c < PREFIX_RN; c += PREFIX_VN) {
+                    const long long gj = col0 + PREFIX_COL(c / PREFIX_VN, 0);
+                    if (vec_store && gj + 3 < N) {
+                        PREFIX_STORE_VEC
+                    } else {
+#pragma unroll
+                        for (int u = 0; u < PREFIX_VN; ++u)
+                            if (gj + u < N) crow[gj + u] = acc[r][c + u];
+                    }
                 }
             }
         }
@@ -352,6 +382,20 @@ _GEMM_STORE = r"""
                 }"""
 
 
+_VECTOR_TYPES = {1: "float", 2: "float2", 4: "float4"}
+
+
+def _vector_width(per_thread: int) -> int:
+    """Rows (columns) a thread reads from shared memory with one load: 4, 2 or 1."""
+    return 4 if per_thread % 4 == 0 else 2 if per_thread % 2 == 0 else 1
+
+
+def _unpack(dst: str, width: int) -> str:
+    if width == 1:
+        return f"{dst}[g] = v;"
+    return " ".join(f"{dst}[g * {width} + {u}] = v.{'xyzw'[u]};" for u in range(width))
+
+
 def emit_matmul(
     prefix: str,
     *,
@@ -390,8 +434,13 @@ def emit_matmul(
     else:
         bias_param, bias_epi = "", ""
     src = _GEMM_TEMPLATE.replace("FETCH_BLOCK", _GEMM_FETCH).replace("STORE_BLOCK", _GEMM_STORE)
+    vm, vn = _vector_width(s.thread_m), _vector_width(s.thread_n)
+    src = (src.replace("PREFIX_UNPACK_M", _unpack("av", vm)).replace("PREFIX_UNPACK_N", _unpack("bv", vn))
+              .replace("PREFIX_STORE_VEC", "*reinterpret_cast<float4*>(crow + gj) = make_float4("
+                       + ", ".join(f"acc[r][c + {u}]" for u in range(4)) + ");"))
     for key, val in (("TILE_M", s.tile_m), ("TILE_N", s.tile_n), ("TILE_K", s.tile_k),
-                     ("THREAD_M", s.thread_m), ("THREAD_N", s.thread_n)):
+                     ("THREAD_M", s.thread_m), ("THREAD_N", s.thread_n), ("VEC_M", vm), ("VEC_N", vn),
+                     ("VEC_TYPE_M", _VECTOR_TYPES[vm]), ("VEC_TYPE_N", _VECTOR_TYPES[vn])):
         src = src.replace(key, str(val))
     src = src.replace("BIAS_PARAM", bias_param).replace("BIAS_EPILOGUE", bias_epi).replace("PREFIX", prefix)
     source = (f"// kernelwright builtin GEMM ({prefix}): tile {s.tile_m}x{s.tile_n}x{s.tile_k}, "
