@@ -4,7 +4,7 @@
 # KW_GPU_TESTS=1: pytest -m gpu tests/gpu_evaluator first. KW_GEMM_CHECK=<rev>: scripts/compute_kernels_gpu_check.py on the
 #   level-1 matmul tasks with HEAD's GEMM (all schedules) and, for four of them, with <rev>'s (needs snap-old.tgz:
 #   git archive <rev> services | gzip > snap-old.tgz). KW_BENCH_PATHS (default: .kb/dev/level1 .kb/dev/level3) is what the
-#   bench runs, resumed into session 7/8's l3 folder; KW_RERUN=1 adds --rerun-failed; KW_CALL_S (default 560) bounds the call.
+#   bench runs, resumed into session 7/8's l3 folder; KW_FIRST_PATHS runs first, for at most KW_FIRST_S (200) s; KW_RERUN=1 adds --rerun-failed; KW_CALL_S (default 560) bounds the call.
 [ -d /tmp/site/grpc ] || python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl >/dev/null 2>&1
 export PYTHONPATH=/tmp/site; mkdir -p /tmp/kwp; rm -rf /tmp/snap; mkdir -p /tmp/snap && tar xzf snap.tgz -C /tmp/snap; ln -sfn /tmp/snap/services /tmp/kwp/kernelwright; export PYTHONPATH=/tmp/kwp:$PYTHONPATH; export PYTHONUNBUFFERED=1
 export KW_CONVERTER_MAX_PARALLEL=4 KW_EVOLVER_MAX_ACTIVE_RUNS=${KW_ACTIVE:-16} KW_GPU_EVALUATOR_PREPARE_AHEAD=${KW_AHEAD:-8}
@@ -24,6 +24,9 @@ if [ -n "$KW_GEMM_CHECK" ]; then
 fi
 nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv,noheader,nounits -lms 500 >> $E/util-s9-$T0.csv &
 SMI=$!
+if [ -n "$KW_FIRST_PATHS" ]; then  # a short bench of a few tasks first (same folder and store), then the long one
+  KW_EVOLVER_STATE_PATH=$E/state-l3.db timeout ${KW_FIRST_S:-200} python3 -m kernelwright.cli.main -v bench $KW_FIRST_PATHS --budget 4 --concurrency ${KW_CONC:-12} --resume --out $E/l3 >> $E/bench-s9.log 2>&1; echo "first bench rc=$? at $(( $(date +%s) - T0 ))s" >> $E/log.txt
+fi
 KW_EVOLVER_STATE_PATH=$E/state-l3.db timeout $(left) python3 -m kernelwright.cli.main -v bench ${KW_BENCH_PATHS:-.kb/dev/level1 .kb/dev/level3} --budget 4 --concurrency ${KW_CONC:-12} --resume ${KW_RERUN:+--rerun-failed} --out $E/l3 >> $E/bench-s9.log 2>&1; echo "bench rc=$? at $(( $(date +%s) - T0 ))s" >> $E/log.txt
 kill $SMI
 python3 -c "import sqlite3,sys; [sqlite3.connect(p).execute('pragma wal_checkpoint(TRUNCATE)') for p in sys.argv[1:]]" $E/state-l*.db 2>/dev/null

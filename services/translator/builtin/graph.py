@@ -375,12 +375,14 @@ def _live_linked(all_nodes: list[GNode], outputs: list[GNode]) -> list[GNode]:
     return nodes
 
 
-def rebuild(graph: Graph, substitutes: dict[int, GNode]) -> Graph:
+def rebuild(graph: Graph, substitutes: dict[int, GNode | list[GNode]]) -> Graph:
     """A copy of ``graph`` with node ``id -> substitute`` replaced (graph rewriting passes).
 
     A substitute's arguments name nodes of ``graph`` that come before the node it replaces; every
     node is copied with its arguments remapped, so ``graph`` itself is left as it was (the
-    lowering keeps both variants). Nodes nothing reads any more are dropped.
+    lowering keeps both variants). A list of new nodes is inserted in its order, each naming
+    earlier ones or nodes of ``graph``; its last node takes the replaced node's place. Nodes nothing
+    reads any more are dropped.
     """
     env: dict[int, GNode] = {}
 
@@ -393,9 +395,11 @@ def rebuild(graph: Graph, substitutes: dict[int, GNode]) -> Graph:
 
     copies = []
     for n in graph.nodes:
-        src = substitutes.get(id(n), n)
-        c = replace(src, args=remap(src.args), kwargs={k: remap(v) for k, v in src.kwargs.items()}, users=[])
+        sub = substitutes.get(id(n), n)
+        for src in sub if isinstance(sub, list) else [sub]:
+            c = replace(src, args=remap(src.args), kwargs={k: remap(v) for k, v in src.kwargs.items()}, users=[])
+            env[id(src)] = c
+            copies.append(c)
         env[id(n)] = c
-        copies.append(c)
     outputs = [env[id(o)] for o in graph.outputs]
     return Graph(_live_linked(copies, outputs), outputs, graph.batch_expr, graph.batch, graph.n_inputs)

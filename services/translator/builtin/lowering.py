@@ -183,7 +183,11 @@ def fold_linear_bias(graph: Graph) -> Graph:
 
 
 def lower_graph(graph: Graph) -> Program:
-    """The library path's Program (linear bias folded), with the unfolded one for own kernels."""
+    """The library path's Program (linear bias folded), with the unfolded one for own kernels.
+    Row sums of GEMMs are rewritten first (:func:`algebra.sum_through_matmul`)."""
+    from kernelwright.translator.builtin.algebra import sum_through_matmul
+
+    graph = sum_through_matmul(graph)
     folded = fold_linear_bias(graph)
     prog = _partition(folded)
     if folded is not graph:
