@@ -24,7 +24,7 @@ from kernelwright.common.v1 import hardware_pb2, kernel_pb2, verdict_pb2
 from kernelwright.gpu_evaluator import harness, launch_proof, roofline
 from kernelwright.gpu_evaluator.compare import Comparison, as_outputs, compare_outputs, within_reference_error
 from kernelwright.gpu_evaluator.runners import BuildFailed, CandidateRunner, KernelBenchRunner, build_runner
-from kernelwright.gpu_evaluator.timing import L2Flusher, time_forward
+from kernelwright.gpu_evaluator.timing import L2Flusher, LazySets, time_forward
 
 V = verdict_pb2
 SUSPICIOUS_VS_COMPILE = 10.0
@@ -33,6 +33,10 @@ ROOFLINE_SLACK = 0.9
 # Timed trials of the candidate whose outputs are checked against the reference afterwards, one per
 # equal stretch of the trials (timing.time_forward): a reused result on every other call escapes 2**-8.
 AUDITED_TRIALS = 8
+# Audit sets and kept outputs over this fraction of the GPU's memory are not held all at once: each audit
+# set is made when its trial comes and its output is checked right away (level-1 tasks have 6 GiB inputs;
+# 8 sets and 8 outputs of them ran the worker out of memory on an H200 next to the compile warmer).
+LAZY_AUDIT_FRACTION = 0.2
 
 
 @dataclass
@@ -334,17 +338,31 @@ def _audit_timed_outputs(task: TaskState, sets: list[list[Any]], kept: list[tupl
     ``refill``), and an audited trial's contents are new to it, so a result cached by input pointer (or
     reused in any other way) is stale there even though every correctness trial (fresh tensors) passed."""
     for k, actual in kept:
-        expected = harness.run(task.model, harness.clone_inputs(sets[k]))
-        result = compare_outputs(expected, actual)
+        result = compare_outputs(harness.run(task.model, harness.clone_inputs(sets[k])), actual)
         if not result.passed:
-            _check(verdict, "timing.outputs_audited", False,
-                   f"a timed trial's output is wrong ({result.message}): a result reused across calls "
-                   "(cached by input pointer?) instead of computed", max_abs_error=result.max_abs_error)
-            return V.VERDICT_OUTCOME_WRONG_ANSWER
+            return _audit_verdict(verdict, result, len(kept))
+    return _audit_verdict(verdict, None, len(kept))
+
+
+def _audit_verdict(verdict: V.Verdict, miss: Comparison | None, audited: int) -> int | None:
+    if miss is not None:
+        _check(verdict, "timing.outputs_audited", False,
+               f"a timed trial's output is wrong ({miss.message}): a result reused across calls "
+               "(cached by input pointer?) instead of computed", max_abs_error=miss.max_abs_error)
+        return V.VERDICT_OUTCOME_WRONG_ANSWER
     _check(verdict, "timing.outputs_audited", True,
-           f"{len(kept)} randomly chosen timed trials (inputs rewritten in place, contents new at those trials) "
+           f"{audited} randomly chosen timed trials (inputs rewritten in place, contents new at those trials) "
            "match the reference")
     return None
+
+
+def _audit_is_lazy(one_set: list[Any], device: torch.device) -> bool:
+    """Would the audit sets plus as many kept outputs (taken as large as the inputs) fill more than
+    LAZY_AUDIT_FRACTION of the GPU's memory?"""
+    if device.type != "cuda":
+        return False
+    total = torch.cuda.get_device_properties(device).total_memory
+    return 2 * AUDITED_TRIALS * roofline.tensor_bytes(one_set) > LAZY_AUDIT_FRACTION * total
 
 
 def _timing(ctx: WorkerContext, task: TaskState, runner: CandidateRunner, verdict: V.Verdict,
@@ -360,10 +378,24 @@ def _timing(ctx: WorkerContext, task: TaskState, runner: CandidateRunner, verdic
         verdict.timings.eager.CopyFrom(_stats(eager))
         if opts.compile_baseline:
             _time_compile_baseline(task, sets, kwargs, verdict)
-    audit_sets = [harness.make_inputs(task.module, harness.TrialSpec(f"audit-{i}", 600 + i, "task"), ctx.device)
-                  for i in range(AUDITED_TRIALS)]
-    candidate = time_forward(runner, sets, audit_sets=audit_sets, **kwargs)
-    failing = _audit_timed_outputs(task, audit_sets, candidate.kept, verdict)
+    def audit_set(i: int) -> list[Any]:
+        return harness.make_inputs(task.module, harness.TrialSpec(f"audit-{i}", 600 + i, "task"), ctx.device)
+
+    if _audit_is_lazy(sets[0], ctx.device):
+        audit_sets = LazySets(AUDITED_TRIALS, audit_set)
+        misses: list[Comparison] = []
+
+        def check_now(j: int, actual: Any) -> None:
+            result = compare_outputs(harness.run(task.model, harness.clone_inputs(audit_sets[j])), actual)
+            if not result.passed:
+                misses.append(result)
+
+        candidate = time_forward(runner, sets, audit_sets=audit_sets, on_audited=check_now, **kwargs)
+        failing = _audit_verdict(verdict, misses[0] if misses else None, AUDITED_TRIALS)
+    else:
+        eager_sets = [audit_set(i) for i in range(AUDITED_TRIALS)]
+        candidate = time_forward(runner, sets, audit_sets=eager_sets, **kwargs)
+        failing = _audit_timed_outputs(task, eager_sets, candidate.kept, verdict)
     if failing is not None:
         return failing
     verdict.timings.candidate.CopyFrom(_stats(candidate))

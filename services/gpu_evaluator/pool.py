@@ -312,7 +312,17 @@ class WorkerPool:
                 job.future.set_result(verdict)
 
     async def _run(self, slot: WorkerSlot, job: Job, prepared: Preparation | None = None) -> V.Verdict:
-        verdict = await self._run_on_worker(slot, job, _worker_options(job, prepared))
+        options = _worker_options(job, prepared)
+        verdict = await self._run_on_worker(slot, job, options)
+        if verdict.outcome == V.VERDICT_OUTCOME_OUT_OF_MEMORY:
+            # The worker was replaced (OOM is fatal to it). The memory may have gone to this GPU's other
+            # processes (the compile warmer) rather than to the candidate: one more try on the fresh worker,
+            # and the candidate keeps OUT_OF_MEMORY only if it runs out again.
+            first = verdict.message
+            log.info("retrying after out of memory", candidate=job.candidate.id[:12], worker=slot.index)
+            verdict = await self._run_on_worker(slot, job, options)
+            if verdict.outcome == V.VERDICT_OUTCOME_OUT_OF_MEMORY:
+                verdict.message = f"{verdict.message} (also on a retry; first: {first})"
         if prepared is not None:
             # Seconds spent preparing this job in the background, while the GPU ran earlier ones.
             verdict.phase_seconds["prepare"] = prepared.seconds

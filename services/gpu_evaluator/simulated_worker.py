@@ -2,7 +2,9 @@
 
 It never touches a GPU. What it does is chosen by a marker in the candidate's cuda_source:
 HANG (never answers), SEGFAULT (dies by SIGSEGV), FATAL (answers, then exits as after an illegal
-address), SLOW:<seconds> (answers after a while); anything else is accepted. The verdict message
+address), SLOW:<seconds> (answers after a while), OOM (out of GPU memory, fatal like the real worker's),
+OOM_ONCE:<file> (out of memory unless <file> exists, which it creates: the next worker succeeds); anything
+else is accepted. The verdict message
 names the worker's CUDA_VISIBLE_DEVICES so tests can see which GPU a job ran on.
 
 Accepted candidates are "timed" like the real pipeline reports it: a candidate time from MS:<ms> in
@@ -18,6 +20,7 @@ import os
 import re
 import signal
 import time
+from pathlib import Path
 from typing import Any
 
 EAGER_MS = 2.0
@@ -40,6 +43,14 @@ def _time(verdict: Any, source: str, baselines: bool) -> None:
         t.compiled.median_ms, t.compiled.trials = COMPILED_MS, 100
         t.speedup_vs_eager = EAGER_MS / t.candidate.median_ms
         t.speedup_vs_compile = COMPILED_MS / t.candidate.median_ms
+
+
+def _seen(marker_file: str) -> bool:
+    """True when ``marker_file`` existed; creates it either way."""
+    path = Path(marker_file)
+    existed = path.exists()
+    path.touch()
+    return existed
 
 
 def simulated_worker_main(conn: Any, pool: str, options: dict[str, Any], gpu_product: str = "",
@@ -66,10 +77,12 @@ def simulated_worker_main(conn: Any, pool: str, options: dict[str, Any], gpu_pro
             os.kill(os.getpid(), signal.SIGSEGV)
         if "SLOW:" in source:
             time.sleep(float(source.split("SLOW:")[1].split()[0]))
-        fatal = "FATAL" in source
+        oom = "OOM" in source and not ("OOM_ONCE:" in source and _seen(source.split("OOM_ONCE:")[1].split()[0]))
+        fatal = "FATAL" in source or oom
         verdict = verdict_pb2.Verdict(
             candidate_id=job_id,
-            outcome=(verdict_pb2.VERDICT_OUTCOME_RUNTIME_ERROR if fatal
+            outcome=(verdict_pb2.VERDICT_OUTCOME_OUT_OF_MEMORY if oom
+                     else verdict_pb2.VERDICT_OUTCOME_RUNTIME_ERROR if fatal
                      # as the real pipeline: verified, nothing timed
                      else verdict_pb2.VERDICT_OUTCOME_VERIFIED_UNTIMED if job_options.get("verify_only")
                      else verdict_pb2.VERDICT_OUTCOME_ACCEPTED),

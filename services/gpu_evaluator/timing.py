@@ -13,7 +13,10 @@ trials, gets that set's contents
 (which no earlier call has seen), and its output is kept (cloned after the trial's end event, so
 outside the timed window) for the caller to check against the reference: a result reused from any
 earlier call cannot match. The refill copy and the clone are outside the events, before the L2
-flush, for all three timed callables alike.
+flush, for all three timed callables alike. ``on_audited(j, output)`` (a task whose inputs are
+gigabytes: eight kept outputs would not fit next to the reference's) hands each audited output to the
+caller right after its trial instead of keeping it, still outside the timed window; ``audit_sets``
+may then be a :class:`LazySets` that makes each set only when its trial comes.
 """
 
 from __future__ import annotations
@@ -51,6 +54,26 @@ class TimingResult:
         return statistics.fmean(self.times_ms)
 
 
+class LazySets(Sequence):
+    """``count`` input sets made by ``make(j)`` when first asked for; only the latest is kept (the
+    audited trials use them in order, and the caller checks each right after its trial)."""
+
+    def __init__(self, count: int, make: Callable[[int], Sequence[object]]) -> None:
+        self._count, self._make = count, make
+        self._last: tuple[int, Sequence[object]] | None = None
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, j):  # type: ignore[override]
+        if not 0 <= j < self._count:
+            raise IndexError(j)
+        if self._last is None or self._last[0] != j:
+            self._last = None  # free the previous set before making the next
+            self._last = (j, self._make(j))
+        return self._last[1]
+
+
 class L2Flusher:
     def __init__(self, device: torch.device) -> None:
         l2 = getattr(torch.cuda.get_device_properties(device), "L2_cache_size", 50 * 2**20) or 50 * 2**20
@@ -78,6 +101,7 @@ def time_forward(
     refill: bool = False,
     audit_sets: Sequence[Sequence[object]] = (),
     rng: random.Random | None = None,
+    on_audited: Callable[[int, Any], None] | None = None,
 ) -> TimingResult:
     if trials < 1:
         raise ValueError("trials must be >= 1")
@@ -119,7 +143,10 @@ def time_forward(
             torch.cuda.synchronize()  # device-wide: side-stream work lands inside the bracket
             ends[i].record()
             if j is not None:
-                kept.append((j, _clone_output(out)))
+                if on_audited is not None:
+                    on_audited(j, out)
+                else:
+                    kept.append((j, _clone_output(out)))
             del out
         torch.cuda.synchronize()
     return TimingResult([s.elapsed_time(e) for s, e in zip(starts, ends)], kept)

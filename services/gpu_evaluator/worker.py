@@ -156,6 +156,10 @@ def serve_jobs(conn: Any, ctx: Any, options: dict[str, Any], network: str = "") 
         finally:
             os.chdir("/")
             shutil.rmtree(scratch, ignore_errors=True)
+        if not fatal and torch.cuda.is_available():
+            # Hand the cached blocks back: the compile warmer is another process on this GPU, and a task
+            # with gigabyte inputs left the worker holding 137 of 140 GiB, so the warmer's allocations failed.
+            torch.cuda.empty_cache()
         verdict.hardware.CopyFrom(hardware)
         if not fatal and _integrity_snapshot() != baseline:
             fatal = True

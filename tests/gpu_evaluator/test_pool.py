@@ -127,3 +127,16 @@ def test_candidate_id_is_content_hash():
     b.proposer = "someone else"
     assert candidate_id(a) == candidate_id(b)
     assert candidate_id(a) != candidate_id(_candidate("two"))
+
+
+async def test_out_of_memory_is_retried_once_on_a_fresh_worker(tmp_path):
+    pool = await _pool()
+    try:
+        verdict = await pool.evaluate(TASK, _candidate(f"OOM_ONCE:{tmp_path / 'seen'}"), {}, 30)
+        assert verdict.outcome == V.VERDICT_OUTCOME_ACCEPTED, verdict.message
+        assert pool.slots[0].restarts == 1
+        verdict = await pool.evaluate(TASK, _candidate("OOM always"), {}, 30)
+        assert verdict.outcome == V.VERDICT_OUTCOME_OUT_OF_MEMORY
+        assert "also on a retry" in verdict.message and pool.slots[0].restarts == 3
+    finally:
+        await pool.stop()

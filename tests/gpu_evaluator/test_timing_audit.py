@@ -180,8 +180,9 @@ def get_init_inputs():
 """
 
 
+@pytest.mark.parametrize("lazy", [False, True], ids=["held_audit_sets", "lazy_audit_sets"])
 @pytest.mark.parametrize("cheat", [False, True])
-def test_the_pipeline_times_with_refill_and_rejects_a_cache(monkeypatch, cheat):
+def test_the_pipeline_times_with_refill_and_rejects_a_cache(monkeypatch, cheat, lazy):
     """pipeline.evaluate with the real time_forward (fake events): the audit is wired in end to end."""
     from kernelwright.common.v1 import hardware_pb2, kernel_pb2
     from kernelwright.gpu_evaluator import static_checks
@@ -200,9 +201,59 @@ def test_the_pipeline_times_with_refill_and_rejects_a_cache(monkeypatch, cheat):
     monkeypatch.setattr(static_checks, "static_verdict_checks", lambda *a, **k: [])
     monkeypatch.setattr(pipeline, "build_runner", lambda *a, **k: Runner())
     monkeypatch.setattr(pipeline, "_launch_proof", lambda *a, **k: None)
+    monkeypatch.setattr(pipeline, "_audit_is_lazy", lambda *a: lazy)
     ctx = pipeline.WorkerContext(torch.device("cpu"), hardware_pb2.Hardware(gpu_name="Simulated"), _Flusher())
     candidate = kernel_pb2.KernelCandidate(id="c", format=kernel_pb2.CANDIDATE_FORMAT_FAST, cuda_source="//")
     verdict = pipeline.evaluate(ctx, TASK, candidate, pipeline.EvalOptions(baselines=False, input_sets=3))
     audit = [c for c in verdict.checks if c.name == "timing.outputs_audited"]
     assert len(audit) == 1 and audit[0].passed is (not cheat)
     assert verdict.outcome == (V.VERDICT_OUTCOME_WRONG_ANSWER if cheat else V.VERDICT_OUTCOME_ACCEPTED), verdict.message
+
+
+def _lazy_audit_fails(fn, seed) -> bool:
+    """As _audit_fails, with the audit sets made one at a time and each output checked right after its trial."""
+    made = []
+
+    def make(j):
+        made.append(j)
+        return _sets(1, base=100 + j)[0]
+
+    audit = timing.LazySets(8, make)
+    misses = []
+
+    def check(j, out):
+        if not torch.equal(out, honest(audit[j][0])):
+            misses.append(j)
+
+    result = timing.time_forward(fn, _sets(), trials=100, warmup=5, flusher=_Flusher(), refill=True,
+                                 audit_sets=audit, rng=random.Random(seed), on_audited=check)
+    assert result.kept == [] and made == list(range(8)), "each audit set is made once, in order"
+    return bool(misses)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_lazy_audit_sets_catch_the_same_caches(seed):
+    assert not _lazy_audit_fails(honest, seed)
+    for cheat in (PointerCache(), EveryOtherCall(), CacheFromCall(30), PointerCache(refresh_every=7)):
+        assert _lazy_audit_fails(cheat, seed), type(cheat).__name__
+
+
+def test_lazy_sets_keep_only_the_latest_set():
+    calls = []
+    sets = timing.LazySets(3, lambda j: calls.append(j) or [j])
+    assert len(sets) == 3 and sets[0] == [0] and sets[0] == [0] and sets[1] == [1] and sets[0] == [0]
+    assert calls == [0, 1, 0]
+    with pytest.raises(IndexError):
+        sets[3]
+
+
+def test_audit_sets_are_lazy_only_when_they_would_fill_a_fifth_of_the_gpu(monkeypatch):
+    class Props:
+        total_memory = 140 * 2**30
+
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda *a: Props())
+    gpu = torch.device("cuda")
+    six_gib = [torch.empty(4096, 393216, device="meta")]  # level-1 elementwise inputs (25_Swish)
+    small = [torch.empty(128, 3, 32, 32, device="meta")]
+    assert pipeline._audit_is_lazy(six_gib, gpu) and not pipeline._audit_is_lazy(small, gpu)
+    assert not pipeline._audit_is_lazy(six_gib, torch.device("cpu"))
