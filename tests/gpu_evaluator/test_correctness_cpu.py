@@ -305,3 +305,26 @@ def test_a_candidate_that_writes_its_parameters_is_caught():
     assert outcome == V.VERDICT_OUTCOME_INPUTS_MODIFIED
     check = next(c for c in v.checks if c.name == "parameters_unmodified")
     assert not check.passed and "'w'" in check.message
+
+
+def _audit(runner_fn, stale: bool) -> int | None:
+    """pipeline._audit_timed_outputs on LONG_SUM_TASK: each kept output is runner_fn of its audit set's
+    inputs, or (stale) of the previous set's, as a result reused across calls would be."""
+    ctx = pipeline.WorkerContext(torch.device("cpu"), None, None)
+    task = ctx.task(LONG_SUM_TASK)
+    sets = [harness.make_inputs(task.module, harness.TrialSpec(f"audit-{k}", 600 + k, "task"), torch.device("cpu"))
+            for k in range(3)]
+    kept = [(k, runner_fn(*sets[k - 1 if stale and k else k])) for k in range(3)]
+    if stale:
+        kept = kept[1:]
+    return pipeline._audit_timed_outputs(task, sets, kept, V.Verdict())
+
+
+def test_the_timing_audit_judges_an_ill_conditioned_task_against_fp64_too():
+    # Dev level2/14 on the H200: every correctness trial passed against fp64 (0.18x the reference's error),
+    # then the audit of the timed outputs compared with the fp32 reference alone and called it a cache.
+    def exact(a, b):
+        return (a.double() @ b.double()).float()
+
+    assert _audit(exact, stale=False) is None
+    assert _audit(exact, stale=True) == V.VERDICT_OUTCOME_WRONG_ANSWER
