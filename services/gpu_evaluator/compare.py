@@ -118,7 +118,8 @@ REFERENCE_ERROR_FACTOR = 4.0
 MAX_REFERENCE_REL_RMS = 1e-3
 
 
-def within_reference_error(expected: object, actual: object, exact: object) -> Comparison:
+def within_reference_error(expected: object, actual: object, exact: object, *,
+                           known_ill_conditioned: bool = False) -> Comparison:
     """Judge the candidate against the fp64 answer where the fp32 reference itself misses the tolerance.
 
     ``expected`` is the fp32 reference, ``exact`` the same model run in fp64 (any dtype; compared in fp64).
@@ -126,6 +127,11 @@ def within_reference_error(expected: object, actual: object, exact: object) -> C
     reference gets wrong too (its own comparison with fp64 fails), with a meaningful answer (relative RMS
     error <= MAX_REFERENCE_REL_RMS), and the candidate's max and RMS errors against fp64 at most
     REFERENCE_ERROR_FACTOR times the reference's. Returns a passing Comparison with the numbers, or a failing one.
+
+    ``known_ill_conditioned``: the reference already missed fp64 on an earlier trial of this task. Then an
+    output the reference happens to get within tolerance here is judged by the same error ratios instead of
+    failing outright: an fp32 kernel as good as the reference misses the tolerance on some inputs where the
+    reference just makes it (level-1 long-K matmuls; the timing audit's eight inputs found them).
     """
     exp, act, ex = as_outputs(expected), as_outputs(actual), as_outputs(exact)
     if not (len(exp) == len(act) == len(ex)):
@@ -138,7 +144,7 @@ def within_reference_error(expected: object, actual: object, exact: object) -> C
         if (not isinstance(e, torch.Tensor) or not e.is_floating_point() or not one.worst
                 or not isinstance(x, torch.Tensor) or x.shape != e.shape):
             return one  # not an element-wise miss of a float output (type, shape, dtype, integers): no allowance
-        if compare_outputs([x.to(e.dtype)], [e]).passed:
+        if not known_ill_conditioned and compare_outputs([x.to(e.dtype)], [e]).passed:
             return Comparison(False, f"output {i}: the fp32 reference matches fp64 here; the candidate does not")
         ref = _error_stats(e, x)
         cand = _error_stats(a, x)

@@ -328,3 +328,22 @@ def test_the_timing_audit_judges_an_ill_conditioned_task_against_fp64_too():
 
     assert _audit(exact, stale=False) is None
     assert _audit(exact, stale=True) == V.VERDICT_OUTCOME_WRONG_ANSWER
+
+
+def test_once_the_reference_missed_fp64_an_fp32_kernel_as_good_passes_every_audit():
+    # _sequential_fp32 is ~5x closer to fp64 than the reference on every audit set, but on audit set 1 the
+    # reference happens to be within tolerance of fp64 and the kernel is not within tolerance of the reference.
+    # Judged by the error ratios once the task is known to be ill-conditioned (set 0), it passes there too.
+    assert _audit(_sequential_fp32, stale=False) is None
+    assert _audit(_sequential_fp32, stale=True) == V.VERDICT_OUTCOME_WRONG_ANSWER
+
+
+def test_the_ratio_judgement_still_fails_a_wrong_answer_where_the_reference_is_exact():
+    from kernelwright.gpu_evaluator.compare import within_reference_error
+
+    x = torch.randn(64, 64)
+    exact = x.double() * 2.0
+    expected = x * 2.0  # exact in fp32: the reference's error is 0
+    actual = expected + 1e-2
+    verdict = within_reference_error(expected, actual, exact, known_ill_conditioned=True)
+    assert not verdict.passed
