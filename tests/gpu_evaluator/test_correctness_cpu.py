@@ -347,3 +347,17 @@ def test_the_ratio_judgement_still_fails_a_wrong_answer_where_the_reference_is_e
     actual = expected + 1e-2
     verdict = within_reference_error(expected, actual, exact, known_ill_conditioned=True)
     assert not verdict.passed
+
+
+def test_a_reference_that_missed_fp64_earlier_is_not_reported_as_agreeing():
+    # Level-2/18 on the H200: the reference missed fp64 on trials 1, 3 and 4 (rescued) and was within tolerance on
+    # trial 5, where the candidate failed; the check then said "the fp32 reference matches ... fp64".
+    from kernelwright.gpu_evaluator.compare import Comparison
+
+    task = pipeline.TaskState(module=None, model=None, init_inputs=[], seed=0,
+                              fp64_agreement=Comparison(True, "ok"), reference_missed_fp64=True)
+    verdict = V.Verdict()
+    pipeline._reference_conditioning(task, None, torch.zeros(1), verdict)
+    check = next(c for c in verdict.checks if c.name == "reference.fp64_agreement")
+    assert not check.passed and "earlier trial" in check.message
+    assert V.SUSPICION_FLAG_ILL_CONDITIONED in verdict.suspicion
