@@ -26,6 +26,7 @@ REWRITTEN = {
     "linear_bias_sum": task("return self.fc(x).sum(dim=1, keepdim=True)", "torch.randn(5, 12)", LINEAR),
     "neg_shift_sum_nokeep": task("y = -(self.fc(x) * 0.5) + 3.0\nreturn (y - 1.25).sum(dim=-1)", "torch.randn(5, 12)",
                                  LINEAR),
+    "linear_mean_nokeep": task("return (self.fc(x) * 3.0).mean(dim=1)", "torch.randn(5, 12)", LINEAR),
     "bias_minus_gemm": task("return (self.fc.bias - x @ self.fc.weight.t()).sum(1, keepdim=True)",
                             "torch.randn(5, 12)", LINEAR),
 }
@@ -79,7 +80,8 @@ def test_rewritten_candidates_match_pytorch(name: str) -> None:
 
 
 @pytest.mark.skipif(not cuda_emulator.available(), reason="g++ not available")
-@pytest.mark.parametrize("name", ["14_Gemm_Divide_Sum_Scaling", "18_Matmul_Sum_Max_AvgPool_LogSumExp_LogSumExp"])
+@pytest.mark.parametrize("name", ["14_Gemm_Divide_Sum_Scaling", "18_Matmul_Sum_Max_AvgPool_LogSumExp_LogSumExp",
+                                  "51_Gemm_Subtract_GlobalAvgPool_LogSumExp_GELU_ResidualAdd"])
 def test_dev_tasks_lose_their_big_gemm_and_match_shrunk(name: str) -> None:
     src = (DEV / "level2" / f"{name}.py").read_text()
     assert _mms(src, True)[0][1] == 1  # the 8192-column GEMM is gone at full size

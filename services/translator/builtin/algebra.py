@@ -22,6 +22,7 @@ __all__ = ["sum_through_matmul"]
 
 _SCALE_OPS = {"aten.mul.Tensor", "aten.div.Tensor"}
 _SHIFT_OPS = {"aten.add.Tensor", "aten.sub.Tensor"}
+_ROW_REDUCTIONS = {"aten.sum.dim_IntList", "aten.mean.dim"}  # a mean is the sum divided by N
 
 
 def _number(v: object) -> bool:
@@ -97,6 +98,11 @@ def _rewrite(s: GNode, mm: GNode, chain: list[GNode]) -> list[GNode] | None:
                 new.append(term)
             cur = GNode(name, op.op, (cur, term) if lin_first else (term, cur), {}, (m, one), dt)
         new.append(cur)
+    if s.op == "aten.mean.dim":
+        if not n.is_static:
+            return None
+        cur = GNode(f"{s.name}_mean", "aten.div.Tensor", (cur, n.c), {}, (m, one), dt)
+        new.append(cur)
     if s.args[2] if len(s.args) > 2 else s.kwargs.get("keepdim", False):
         return new
     new.append(GNode(f"{s.name}_sq", "aten.squeeze.dims", (cur, [1]), {}, (m,), dt))
@@ -104,12 +110,12 @@ def _rewrite(s: GNode, mm: GNode, chain: list[GNode]) -> list[GNode] | None:
 
 
 def sum_through_matmul(graph: Graph) -> Graph:
-    """Rewrite every ``sum(f(mm(x, B)), dim=1)`` with ``f`` commuting with the sum (see the module
-    docstring); returns ``graph`` itself when nothing matches (the input graph is never modified)."""
+    """Rewrite every ``sum(f(mm(x, B)), dim=1)`` (or ``mean``) with ``f`` commuting with the sum (see the
+    module docstring); returns ``graph`` itself when nothing matches (the input graph is never modified)."""
     outputs = {id(o) for o in graph.outputs}
     subs: dict[int, GNode | list[GNode]] = {}
     for s in graph.nodes:
-        if s.op != "aten.sum.dim_IntList" or not isinstance(s.args[0], GNode) or s.dtype != "float32":
+        if s.op not in _ROW_REDUCTIONS or not isinstance(s.args[0], GNode) or s.dtype != "float32":
             continue
         src = s.args[0]
         if src.shape is None or len(src.shape) != 2 or list(s.args[1]) not in ([1], [-1]) or s.kwargs.get("dtype"):
